@@ -1,0 +1,88 @@
+//! Command-line parsing and dispatch.
+//!
+//! Each subcommand has its own module holding its clap arguments, the step
+//! that resolves them into library values (so every input is checked before
+//! any work starts) and the rendering of its output. Errors travel up as
+//! `anyhow` chains and are printed once, on one line, by [`main`].
+
+mod inspect;
+mod numbers;
+mod space;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Finds efficient U-Net generators for paired image-to-image translation
+/// (pix2pix) by evolutionary architecture search.
+#[derive(Debug, Parser)]
+#[command(name = "unet-nas", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show a generator's layers and what it costs (parameters, FLOPs, MACs,
+    /// memory).
+    #[command(after_help = inspect::EXAMPLES)]
+    Inspect(inspect::InspectArgs),
+    /// Describe the search space for an image size: the choices per gene and
+    /// how many genomes there are.
+    #[command(after_help = space::EXAMPLES)]
+    Space(space::SpaceArgs),
+}
+
+/// Exit status for a run that failed on bad input or a failed operation.
+const EXIT_FAILURE: u8 = 1;
+
+/// Exit status for a command line clap could not parse.
+const EXIT_USAGE: u8 = 2;
+
+/// Parses the command line, runs the command and maps the outcome to an
+/// exit status, printing any error as one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return report_parse_error(error),
+    };
+
+    let outcome = match cli.command {
+        Command::Inspect(args) => inspect::run(args),
+        Command::Space(args) => space::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Prints help and version as clap renders them, and folds real parse errors
+/// into one line: clap's own message spans several lines (usage, hints),
+/// which buries the part that names the bad value.
+fn report_parse_error(error: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+
+    let rendered = error.render().to_string();
+    let line = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.starts_with("Usage:"))
+        .filter(|line| !line.is_empty() && !line.starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    eprintln!("{line} (see --help)");
+    ExitCode::from(EXIT_USAGE)
+}

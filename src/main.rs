@@ -1,0 +1,7 @@
+//! The `unet-nas` command line: a thin layer over the `unet_nas` library.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
