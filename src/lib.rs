@@ -7,7 +7,8 @@
 //! - [`genome`]: the search space (image sizes, channel sets) and genomes,
 //!   with their text form and validation;
 //! - [`plan`]: a genome decoded into the layers of a U-Net generator;
-//! - [`cost`]: parameters, paper FLOPs, MACs and memory of a plan.
+//! - [`cost`]: parameters, paper FLOPs, MACs and memory of a plan;
+//! - [`model`]: the generator built from a plan, and the PatchGAN.
 //!
 //! ```
 //! use unet_nas::cost::Cost;
@@ -29,4 +30,5 @@
 
 pub mod cost;
 pub mod genome;
+pub mod model;
 pub mod plan;
