@@ -8,7 +8,10 @@
 //!   with their text form and validation;
 //! - [`plan`]: a genome decoded into the layers of a U-Net generator;
 //! - [`cost`]: parameters, paper FLOPs, MACs and memory of a plan;
-//! - [`model`]: the generator built from a plan, and the PatchGAN.
+//! - [`model`]: the generator built from a plan, and the PatchGAN;
+//! - [`data`]: paired image folders, built-in synthetic sets, batches;
+//! - [`train`]: the pix2pix objective, training runs, checkpoints;
+//! - [`translate`]: a trained generator applied to images of any size.
 //!
 //! ```
 //! use unet_nas::cost::Cost;
@@ -29,6 +32,11 @@
 #![warn(missing_docs)]
 
 pub mod cost;
+pub mod data;
 pub mod genome;
+pub mod io;
 pub mod model;
 pub mod plan;
+pub mod seed;
+pub mod train;
+pub mod translate;
