@@ -5,9 +5,12 @@
 //! any work starts) and the rendering of its output. Errors travel up as
 //! `anyhow` chains and are printed once, on one line, by [`main`].
 
+mod dataset;
 mod inspect;
 mod numbers;
 mod space;
+mod train;
+mod translate;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,16 @@ enum Command {
     /// how many genomes there are.
     #[command(after_help = space::EXAMPLES)]
     Space(space::SpaceArgs),
+    /// Train one generator as a pix2pix translator, with checkpoints every
+    /// epoch and --resume.
+    #[command(after_help = train::EXAMPLES)]
+    Train(Box<train::TrainArgs>),
+    /// Translate images with a trained generator (any size).
+    #[command(after_help = translate::EXAMPLES)]
+    Translate(translate::TranslateArgs),
+    /// Write a built-in data set to disk, or check a data folder.
+    #[command(subcommand, after_help = dataset::EXAMPLES)]
+    Dataset(dataset::DatasetCommand),
 }
 
 /// Exit status for a run that failed on bad input or a failed operation.
@@ -47,10 +60,14 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return report_parse_error(error),
     };
+    init_logging();
 
     let outcome = match cli.command {
         Command::Inspect(args) => inspect::run(args),
         Command::Space(args) => space::run(args),
+        Command::Train(args) => train::run(*args),
+        Command::Translate(args) => translate::run(args),
+        Command::Dataset(command) => dataset::run(command),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +76,20 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// Log lines on stderr without timestamps; `RUST_LOG` filters them
+/// (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// Prints help and version as clap renders them, and folds real parse errors

@@ -1,0 +1,295 @@
+//! `unet-nas train`: train one generator as a pix2pix translator.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Deserialize;
+
+use unet_nas::data::{DataSource, Direction, Resize, default_load_size};
+use unet_nas::genome::{ChannelSet, Genome, ImageSize, Preset};
+use unet_nas::seed::fresh_seed;
+use unet_nas::train::run::load_config;
+use unet_nas::train::{GanMode, TrainConfig, train};
+
+pub const EXAMPLES: &str = "\
+Examples:
+  unet-nas train --data builtin:facades --preset pix2pix --size 64 --epochs 5 --epochs-decay 5 --out runs/p2p
+  unet-nas train --data ~/datasets/facades --genome 32-64-128-256-256-256-256-256:1010101 \\
+                 --size 256 --out runs/slim --seed 7
+  unet-nas train --config train.toml --out runs/from-file
+  unet-nas train --resume runs/p2p";
+
+/// Settings of `unet-nas train`, from flags or a TOML file whose keys are
+/// the flag names (`epochs-decay = 50`). Flags override the file.
+#[derive(Debug, Default, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TrainSettings {
+    /// Paired data: a folder (train/, val/, test/ of aligned A|B images, or
+    /// A/ and B/) or builtin:facades / builtin:maps.
+    #[arg(long, value_name = "DIR|builtin:NAME")]
+    data: Option<DataSource>,
+
+    /// The generator's genome (e.g. 64-128-256-512-512-512:11111).
+    #[arg(long, value_name = "GENOME")]
+    genome: Option<Genome>,
+
+    /// A named generator instead of a genome.
+    #[arg(long, value_enum, value_name = "NAME")]
+    preset: Option<Preset>,
+
+    /// Training image side in pixels (the crop size), 16 to 1024 [default: the genome's].
+    #[arg(long, value_name = "PIXELS")]
+    size: Option<ImageSize>,
+
+    /// Only with --genome: require every width to be in this set.
+    #[arg(long, value_name = "LIST")]
+    channel_set: Option<ChannelSet>,
+
+    /// Input image channels, 1 or 3 [default: 3].
+    #[arg(long, value_name = "N")]
+    in_channels: Option<u32>,
+
+    /// Output image channels, 1 or 3 [default: 3].
+    #[arg(long, value_name = "N")]
+    out_channels: Option<u32>,
+
+    /// Which image of a pair is the input [default: AtoB].
+    #[arg(long, value_enum)]
+    direction: Option<Direction>,
+
+    /// Epochs at the initial learning rate [default: 100].
+    #[arg(long, value_name = "N")]
+    epochs: Option<usize>,
+
+    /// Epochs of linear learning-rate decay after those [default: 100].
+    #[arg(long, value_name = "N")]
+    epochs_decay: Option<usize>,
+
+    /// Pairs per batch [default: 1].
+    #[arg(long, value_name = "N")]
+    batch_size: Option<usize>,
+
+    /// Adam learning rate [default: 0.0002].
+    #[arg(long, value_name = "RATE")]
+    lr: Option<f64>,
+
+    /// Adam beta1 [default: 0.5].
+    #[arg(long, value_name = "BETA")]
+    beta1: Option<f64>,
+
+    /// Adam beta2 [default: 0.999].
+    #[arg(long, value_name = "BETA")]
+    beta2: Option<f64>,
+
+    /// Weight of the L1 loss [default: 100].
+    #[arg(long, value_name = "X")]
+    lambda_l1: Option<f64>,
+
+    /// Adversarial loss [default: vanilla].
+    #[arg(long, value_enum, value_name = "MODE")]
+    gan_mode: Option<GanMode>,
+
+    /// Resize rule [default: resize_and_crop].
+    #[arg(long, value_enum, value_name = "RULE")]
+    preprocess: Option<Resize>,
+
+    /// Side to load images at before cropping [default: size * 286 / 256].
+    #[arg(long, value_name = "PIXELS")]
+    load_size: Option<u32>,
+
+    /// No random horizontal flips.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    no_flip: Option<bool>,
+
+    /// No dropout in the generator.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    no_dropout: Option<bool>,
+
+    /// Discriminator filters in its first layer [default: 64].
+    #[arg(long, value_name = "N")]
+    ndf: Option<usize>,
+
+    /// Discriminator strided layers, lowered for small images [default: 3].
+    #[arg(long, value_name = "N")]
+    n_layers_d: Option<usize>,
+
+    /// Seed of every random choice [default: drawn and printed].
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+
+    /// Decoded images kept in memory, in MB [default: 4000].
+    #[arg(long, value_name = "MB")]
+    cache_mb: Option<u64>,
+
+    /// Training pairs of a built-in data set [default: 400].
+    #[arg(long, value_name = "N")]
+    synth_count: Option<usize>,
+
+    /// Seed of a built-in data set's images [default: 2017].
+    #[arg(long, value_name = "N")]
+    synth_seed: Option<u64>,
+}
+
+/// Arguments of `unet-nas train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    settings: TrainSettings,
+
+    /// Read settings from this TOML file (keys are the flag names).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// The run folder to create.
+    #[arg(long, value_name = "RUN_DIR", required_unless_present = "resume")]
+    out: Option<PathBuf>,
+
+    /// Continue the run in this folder where it stopped, with its saved
+    /// settings (no other settings may be given).
+    #[arg(long, value_name = "RUN_DIR", conflicts_with_all = ["out", "config", "TrainSettings"])]
+    resume: Option<PathBuf>,
+}
+
+pub fn run(args: TrainArgs) -> Result<()> {
+    let (config, run_dir, resume) = resolve(args)?;
+
+    println!(
+        "training {} at {}x{} on {} (seed {})",
+        config.genome, config.size, config.size, config.data, config.seed
+    );
+    let summary = train(&config, &run_dir, resume)?;
+    if let Some(last) = &summary.last {
+        let validation = last
+            .validation
+            .map(|v| format!(", validation L1 {:.4}", v.l1))
+            .unwrap_or_default();
+        println!(
+            "finished {} epochs in {}{validation}",
+            summary.epochs,
+            summary.run_dir.display()
+        );
+    }
+    if summary.skipped_files > 0 {
+        println!(
+            "{} unusable training files were skipped (see the warnings above)",
+            summary.skipped_files
+        );
+    }
+    Ok(())
+}
+
+fn resolve(args: TrainArgs) -> Result<(TrainConfig, PathBuf, bool)> {
+    if let Some(run_dir) = args.resume {
+        let config = load_config(&run_dir)?;
+        return Ok((config, run_dir, true));
+    }
+
+    let mut settings = args.settings;
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let file: TrainSettings = toml::from_str(&text)
+            .map_err(|error| anyhow::anyhow!("{}: {}", path.display(), error.message().trim()))?;
+        settings = settings.or(file);
+    }
+    let run_dir = args.out.expect("clap requires --out without --resume");
+    Ok((settings.resolve()?, run_dir, false))
+}
+
+impl TrainSettings {
+    /// Fills every unset field of `self` from `file`.
+    fn or(self, file: TrainSettings) -> TrainSettings {
+        TrainSettings {
+            data: self.data.or(file.data),
+            genome: self.genome.or(file.genome),
+            preset: self.preset.or(file.preset),
+            size: self.size.or(file.size),
+            channel_set: self.channel_set.or(file.channel_set),
+            in_channels: self.in_channels.or(file.in_channels),
+            out_channels: self.out_channels.or(file.out_channels),
+            direction: self.direction.or(file.direction),
+            epochs: self.epochs.or(file.epochs),
+            epochs_decay: self.epochs_decay.or(file.epochs_decay),
+            batch_size: self.batch_size.or(file.batch_size),
+            lr: self.lr.or(file.lr),
+            beta1: self.beta1.or(file.beta1),
+            beta2: self.beta2.or(file.beta2),
+            lambda_l1: self.lambda_l1.or(file.lambda_l1),
+            gan_mode: self.gan_mode.or(file.gan_mode),
+            preprocess: self.preprocess.or(file.preprocess),
+            load_size: self.load_size.or(file.load_size),
+            no_flip: self.no_flip.or(file.no_flip),
+            no_dropout: self.no_dropout.or(file.no_dropout),
+            ndf: self.ndf.or(file.ndf),
+            n_layers_d: self.n_layers_d.or(file.n_layers_d),
+            seed: self.seed.or(file.seed),
+            cache_mb: self.cache_mb.or(file.cache_mb),
+            synth_count: self.synth_count.or(file.synth_count),
+            synth_seed: self.synth_seed.or(file.synth_seed),
+        }
+    }
+
+    /// Applies defaults and checks the result.
+    fn resolve(self) -> Result<TrainConfig> {
+        let genome = self.resolve_genome()?;
+        let Some(data) = self.data else {
+            bail!("--data is required (a folder, builtin:facades or builtin:maps)");
+        };
+        let size = self.size.unwrap_or_else(|| genome.size());
+        genome
+            .check_size(size)
+            .with_context(|| format!("genome {genome} does not fit --size {size}"))?;
+        if let Some(set) = &self.channel_set {
+            genome
+                .check_channel_set(set)
+                .with_context(|| format!("genome {genome} is outside --channel-set"))?;
+        }
+
+        let seed = self.seed.unwrap_or_else(|| {
+            let seed = fresh_seed();
+            println!("no --seed given; using seed {seed}");
+            seed
+        });
+        let mut config = TrainConfig::new(data, genome, size, seed);
+        let defaults = config.clone();
+        config.in_channels = self.in_channels.unwrap_or(defaults.in_channels);
+        config.out_channels = self.out_channels.unwrap_or(defaults.out_channels);
+        config.direction = self.direction.unwrap_or(defaults.direction);
+        config.epochs = self.epochs.unwrap_or(defaults.epochs);
+        config.epochs_decay = self.epochs_decay.unwrap_or(defaults.epochs_decay);
+        config.batch_size = self.batch_size.unwrap_or(defaults.batch_size);
+        config.lr = self.lr.unwrap_or(defaults.lr);
+        config.beta1 = self.beta1.unwrap_or(defaults.beta1);
+        config.beta2 = self.beta2.unwrap_or(defaults.beta2);
+        config.lambda_l1 = self.lambda_l1.unwrap_or(defaults.lambda_l1);
+        config.gan_mode = self.gan_mode.unwrap_or(defaults.gan_mode);
+        config.preprocess = self.preprocess.unwrap_or(defaults.preprocess);
+        config.load_size = self.load_size.unwrap_or(default_load_size(size.side()));
+        config.no_flip = self.no_flip.unwrap_or(false);
+        config.no_dropout = self.no_dropout.unwrap_or(false);
+        config.ndf = self.ndf.unwrap_or(defaults.ndf);
+        config.n_layers_d = self.n_layers_d.unwrap_or(defaults.n_layers_d);
+        config.cache_mb = self.cache_mb.unwrap_or(defaults.cache_mb);
+        config.synth_count = self.synth_count.unwrap_or(defaults.synth_count);
+        config.synth_seed = self.synth_seed.unwrap_or(defaults.synth_seed);
+        config
+            .validate()
+            .map_err(|message| anyhow::anyhow!(message))?;
+        Ok(config)
+    }
+
+    fn resolve_genome(&self) -> Result<Genome> {
+        match (&self.genome, self.preset) {
+            (Some(_), Some(_)) => bail!("give only one of --genome and --preset"),
+            (Some(genome), None) => Ok(genome.clone()),
+            (None, Some(preset)) => {
+                let Some(size) = self.size else {
+                    bail!("--preset needs --size (e.g. --preset pix2pix --size 256)");
+                };
+                Ok(preset.genome(size.depth()))
+            }
+            (None, None) => bail!("give the generator with --genome or --preset"),
+        }
+    }
+}
