@@ -1,0 +1,163 @@
+//! Timing of one pix2pix training iteration (D step + G step, Adam) and of
+//! the generator's forward pass, on the cases `bench/pytorch_reference.py`
+//! times in PyTorch.
+//!
+//! `cargo bench --bench train_step [-- --repeats R --cases train-64-1,...]`
+//! prints one JSON object per case (median and minimum milliseconds, peak
+//! RSS), the same shape as the PyTorch script's, for BENCHMARKS.md.
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::tensor::{Device, Distribution, Tensor};
+use rand::SeedableRng;
+use rand::rngs::ChaCha8Rng;
+
+use unet_nas::genome::Genome;
+use unet_nas::model::{Generator, GeneratorOptions, Mode, PatchGan, PatchGanConfig};
+use unet_nas::plan::{ImageChannels, LayerPlan};
+use unet_nas::train::{AdamSettings, GanMode, Objective, Pix2Pix};
+
+struct Options {
+    repeats: usize,
+    cases: Vec<String>,
+}
+
+fn main() {
+    let options = parse_options();
+    for case in &options.cases {
+        let mut parts = case.split('-');
+        let (kind, side, batch) = (
+            parts.next().unwrap_or_default(),
+            parts.next().and_then(|s| s.parse().ok()).unwrap_or(64),
+            parts.next().and_then(|s| s.parse().ok()).unwrap_or(1),
+        );
+        let samples = match kind {
+            "train" => training_case(side, batch, options.repeats),
+            "forward" => forward_case(side, batch, options.repeats),
+            other => panic!("unknown case kind {other} (expected train or forward)"),
+        };
+        report(case, &samples);
+    }
+}
+
+fn parse_options() -> Options {
+    let mut options = Options {
+        repeats: 5,
+        cases: "train-64-1,train-64-4,train-128-1,forward-256-1"
+            .split(',')
+            .map(String::from)
+            .collect(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--repeats" => options.repeats = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
+            "--cases" => {
+                options.cases = args
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(String::from)
+                    .collect()
+            }
+            // cargo bench passes --bench; other flags are ignored.
+            _ => {}
+        }
+    }
+    options
+}
+
+fn pix2pix_generator(side: usize, device: &Device) -> Generator {
+    let genome = Genome::pix2pix(side.trailing_zeros() as usize);
+    let plan = LayerPlan::decode(&genome, genome.size(), ImageChannels::default());
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    Generator::new(&plan, GeneratorOptions::default(), &mut rng, device)
+}
+
+fn training_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
+    let device = unet_nas::train::compute_device().autodiff();
+    let (config, _) = PatchGanConfig::pix2pix(3, 3).fit_to(side);
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let adam = AdamSettings {
+        beta1: 0.5,
+        beta2: 0.999,
+    };
+    let mut trainer = Some(Pix2Pix {
+        generator: pix2pix_generator(side, &device),
+        discriminator: PatchGan::new(&config, &mut rng, &device),
+        optimizer_g: adam.build(),
+        optimizer_d: adam.build(),
+        objective: Objective {
+            gan_mode: GanMode::Vanilla,
+            lambda_l1: 100.0,
+        },
+    });
+    let shape = [batch, 3, side, side];
+    let input = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+    let target = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
+
+    timed(repeats, || {
+        let current = trainer.take().expect("trainer is put back every iteration");
+        let (next, losses) = current.step(input.clone(), target.clone(), 2e-4, &mut rng);
+        assert!(losses.is_finite());
+        trainer = Some(next);
+    })
+}
+
+fn forward_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
+    let device = unet_nas::train::compute_device();
+    let generator = pix2pix_generator(side, &device).valid();
+    let input = Tensor::<4>::random(
+        [batch, 3, side, side],
+        Distribution::Uniform(-1.0, 1.0),
+        &device,
+    );
+
+    timed(repeats, || {
+        let output = generator.forward(input.clone(), &mut Mode::Eval);
+        // Reading one value waits for the computation to finish.
+        let _ = output.slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
+    })
+}
+
+fn timed(repeats: usize, mut work: impl FnMut()) -> Vec<f64> {
+    for _ in 0..2 {
+        work();
+    }
+    (0..repeats)
+        .map(|_| {
+            let started = Instant::now();
+            work();
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect()
+}
+
+fn report(case: &str, samples: &[f64]) {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let median = if sorted.len() % 2 == 1 {
+        sorted[sorted.len() / 2]
+    } else {
+        (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
+    };
+    let json = serde_json::json!({
+        "framework": "unet-nas (burn flex)",
+        "case": case,
+        "threads": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+        "median_ms": median,
+        "min_ms": sorted[0],
+        "samples_ms": samples.iter().map(|s| (s * 100.0).round() / 100.0).collect::<Vec<_>>(),
+        "peak_rss_mb": peak_rss_mb(),
+    });
+    println!("{json}");
+}
+
+/// Peak resident memory of this process so far, from /proc (Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kilobytes: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kilobytes / 1024.0)
+}
