@@ -11,6 +11,7 @@
 //! - [`model`]: the generator built from a plan, and the PatchGAN;
 //! - [`data`]: paired image folders, built-in synthetic sets, batches;
 //! - [`train`]: the pix2pix objective, training runs, checkpoints;
+//! - [`search`]: the evolutionary search, resumable and parallel;
 //! - [`translate`]: a trained generator applied to images of any size.
 //!
 //! ```
@@ -37,6 +38,7 @@ pub mod genome;
 pub mod io;
 pub mod model;
 pub mod plan;
+pub mod search;
 pub mod seed;
 pub mod train;
 pub mod translate;

@@ -33,6 +33,14 @@ pub fn fresh_seed() -> u64 {
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
 
+/// FNV-1a of `text`: a hash that is the same on every platform and build
+/// (std's hashers are not), for keying streams and fingerprints by content.
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// SplitMix64's output function: a bijective mix with good avalanche.
 fn splitmix64(value: u64) -> u64 {
     let mut z = value.wrapping_add(0x9e37_79b9_7f4a_7c15);

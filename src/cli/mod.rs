@@ -8,6 +8,7 @@
 mod dataset;
 mod inspect;
 mod numbers;
+mod search;
 mod space;
 mod train;
 mod translate;
@@ -27,6 +28,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Search for an efficient U-Net generator (the main job): evolve
+    /// genomes, then train the best on the full data set.
+    #[command(after_help = search::EXAMPLES, allow_negative_numbers = true)]
+    Search(Box<search::SearchArgs>),
     /// Show a generator's layers and what it costs (parameters, FLOPs, MACs,
     /// memory).
     #[command(after_help = inspect::EXAMPLES)]
@@ -37,7 +42,7 @@ enum Command {
     Space(space::SpaceArgs),
     /// Train one generator as a pix2pix translator, with checkpoints every
     /// epoch and --resume.
-    #[command(after_help = train::EXAMPLES)]
+    #[command(after_help = train::EXAMPLES, allow_negative_numbers = true)]
     Train(Box<train::TrainArgs>),
     /// Translate images with a trained generator (any size).
     #[command(after_help = translate::EXAMPLES)]
@@ -63,6 +68,7 @@ pub fn main() -> ExitCode {
     init_logging();
 
     let outcome = match cli.command {
+        Command::Search(args) => search::run(*args),
         Command::Inspect(args) => inspect::run(args),
         Command::Space(args) => space::run(args),
         Command::Train(args) => train::run(*args),

@@ -26,7 +26,8 @@ pub use loss::{GanMode, l1};
 pub use run::{TrainError, TrainSummary, train};
 pub use schedule::LinearDecay;
 pub use step::{
-    AdamSettings, Objective, Pix2Pix, StepLosses, ValidationLoss, ValidationMeter, inference_copies,
+    AdamSettings, Objective, Pix2Pix, StepLosses, ValidationLoss, ValidationMeter,
+    inference_copies, validation_loss,
 };
 
 use burn::tensor::Device;

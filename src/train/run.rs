@@ -15,11 +15,10 @@ use super::checkpoint::{
 };
 use super::config::TrainConfig;
 use super::samples::write_grid;
-use super::step::{Pix2Pix, StepLosses, ValidationLoss, ValidationMeter};
+use super::step::{Pix2Pix, StepLosses, validation_loss};
 use super::streams;
 use crate::data::{Batch, BatchLoader, DataError, Order, PairSet, Split};
 use crate::io::{append_line, write_bytes_atomically};
-use crate::model::{Generator, PatchGan};
 use crate::seed::{derive_seed, stream};
 
 /// Pairs shown in each epoch's sample grid.
@@ -96,7 +95,7 @@ pub fn train(
     let mut state = prepare_folder(config, run_dir, resume)?;
     let mut trainer = match &state.checkpoint {
         Some(name) => load_checkpoint(run_dir, name, config, &device).map_err(TrainError::Io)?,
-        None => fresh_trainer(config, &device),
+        None => Pix2Pix::new(config, config.seed, &device),
     };
     let (_, lowered) = config.discriminator();
     if lowered {
@@ -118,7 +117,7 @@ pub fn train(
 
         let validation_loss = validation
             .as_ref()
-            .map(|set| validate(&trainer, config, set))
+            .map(|set| validation_loss(&trainer, set, &config.preprocess(), config.batch_size))
             .transpose()?;
         write_grid(
             &run_dir.join(format!("samples/epoch_{:04}.png", epoch + 1)),
@@ -208,30 +207,6 @@ pub fn load_config(run_dir: &Path) -> Result<TrainConfig, TrainError> {
     })
 }
 
-fn fresh_trainer(config: &TrainConfig, device: &Device) -> Pix2Pix {
-    let plan = config.plan();
-    let generator = Generator::new(
-        &plan,
-        config.generator_options(),
-        &mut stream(config.seed, &[streams::INIT_GENERATOR]),
-        device,
-    );
-    let (discriminator_config, _) = config.discriminator();
-    let discriminator = PatchGan::new(
-        &discriminator_config,
-        &mut stream(config.seed, &[streams::INIT_DISCRIMINATOR]),
-        device,
-    );
-    let adam = config.adam();
-    Pix2Pix {
-        generator,
-        discriminator,
-        optimizer_g: adam.build(),
-        optimizer_d: adam.build(),
-        objective: config.objective(),
-    }
-}
-
 fn open_split(config: &TrainConfig, split: Split) -> Result<PairSet, TrainError> {
     let set = PairSet::open(&config.data, split, &config.open_settings())?;
     for skipped in set.skipped() {
@@ -248,7 +223,7 @@ fn open_split(config: &TrainConfig, split: Split) -> Result<PairSet, TrainError>
     Ok(set)
 }
 
-fn open_validation(config: &TrainConfig) -> Result<Option<PairSet>, TrainError> {
+fn open_validation(config: &TrainConfig) -> Result<Option<Arc<PairSet>>, TrainError> {
     if !PairSet::has_split(&config.data, Split::Val)? {
         info!(
             "{} has no val split: no validation loss per epoch",
@@ -258,7 +233,7 @@ fn open_validation(config: &TrainConfig) -> Result<Option<PairSet>, TrainError> 
     }
     let set = open_split(config, Split::Val)?;
     let count = set.len().min(VALIDATION_PAIRS);
-    Ok(Some(set.subset(&(0..count).collect::<Vec<_>>())?))
+    Ok(Some(Arc::new(set.subset(&(0..count).collect::<Vec<_>>())?)))
 }
 
 /// The fixed pairs every sample grid shows.
@@ -345,37 +320,6 @@ fn check_finite(
         iteration: iteration + 1,
         checkpoint,
     })
-}
-
-fn validate(
-    trainer: &Pix2Pix,
-    config: &TrainConfig,
-    set: &PairSet,
-) -> Result<ValidationLoss, TrainError> {
-    let (generator, discriminator) = super::inference_copies(trainer);
-    let device = super::compute_device();
-    let subset = Arc::new(set.subset(&(0..set.len()).collect::<Vec<_>>())?);
-    let loader = BatchLoader::start(
-        subset,
-        config.preprocess().deterministic(),
-        config.batch_size,
-        Order::Sequential,
-        0,
-    );
-    let mut meter = ValidationMeter::default();
-    for batch in loader {
-        let batch = batch?;
-        let input = Tensor::from_data(batch.input, &device);
-        let target = Tensor::from_data(batch.target, &device);
-        meter.add(
-            &generator,
-            &discriminator,
-            &config.objective(),
-            input,
-            target,
-        );
-    }
-    Ok(meter.finish(&config.objective()))
 }
 
 /// Saves the checkpoint, then the state that points to it, then prunes.

@@ -1,14 +1,20 @@
 //! One pix2pix training iteration: a discriminator step, then a generator
 //! step, each with its own Adam.
 
+use std::sync::Arc;
+
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::config::TrainConfig;
 use super::loss::{GanMode, l1};
+use super::streams;
+use crate::data::{BatchLoader, DataError, Order, PairSet, Preprocess};
 use crate::model::{Generator, Mode, PatchGan};
+use crate::seed::stream;
 
 /// What the generator is trained to minimise.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -96,6 +102,29 @@ pub struct Pix2Pix {
 }
 
 impl Pix2Pix {
+    /// Fresh networks and optimisers for `config`, weights drawn from the
+    /// streams below `seed` (the run's seed, or a candidate's).
+    pub fn new(config: &TrainConfig, seed: u64, device: &Device) -> Self {
+        let mut generator_rng = stream(seed, &[streams::INIT_GENERATOR]);
+        let generator = Generator::new(
+            &config.plan(),
+            config.generator_options(),
+            &mut generator_rng,
+            device,
+        );
+        let (discriminator_config, _) = config.discriminator();
+        let mut discriminator_rng = stream(seed, &[streams::INIT_DISCRIMINATOR]);
+        let discriminator = PatchGan::new(&discriminator_config, &mut discriminator_rng, device);
+        let adam = config.adam();
+        Self {
+            generator,
+            discriminator,
+            optimizer_g: adam.build(),
+            optimizer_d: adam.build(),
+            objective: config.objective(),
+        }
+    }
+
     /// One iteration at learning rate `lr` on `input` `[b, in, s, s]` and
     /// `target` `[b, out, s, s]` (on an autodiff device). Dropout masks come
     /// from `dropout_rng`.
@@ -222,6 +251,40 @@ impl ValidationMeter {
 /// Inference copies of both networks (no autodiff, no parameter updates).
 pub fn inference_copies(trainer: &Pix2Pix) -> (Generator, PatchGan) {
     (trainer.generator.valid(), trainer.discriminator.valid())
+}
+
+/// The generator's loss on every pair of `set`, in eval mode with the
+/// deterministic version of `preprocess`.
+pub fn validation_loss(
+    trainer: &Pix2Pix,
+    set: &Arc<PairSet>,
+    preprocess: &Preprocess,
+    batch_size: usize,
+) -> Result<ValidationLoss, DataError> {
+    let (generator, discriminator) = inference_copies(trainer);
+    let device = super::compute_device();
+    let preprocess = preprocess.deterministic();
+    let loader = BatchLoader::start(
+        Arc::clone(set),
+        preprocess,
+        batch_size,
+        Order::Sequential,
+        0,
+    );
+    let mut meter = ValidationMeter::default();
+    for batch in loader {
+        let batch = batch?;
+        let input = Tensor::from_data(batch.input, &device);
+        let target = Tensor::from_data(batch.target, &device);
+        meter.add(
+            &generator,
+            &discriminator,
+            &trainer.objective,
+            input,
+            target,
+        );
+    }
+    Ok(meter.finish(&trainer.objective))
 }
 
 fn scalar(tensor: &Tensor<1>) -> f64 {
