@@ -191,6 +191,61 @@ fn resume_after_kill_ends_like_an_uninterrupted_search() {
 }
 
 #[test]
+fn ctrl_c_stops_cleanly_and_the_search_resumes() {
+    let temp = tempfile::tempdir().unwrap();
+    let run = temp.path().join("run");
+    let mut args = vec![
+        "search".to_string(),
+        "--out".into(),
+        run.display().to_string(),
+    ];
+    for pair in TINY.chunks(2) {
+        if pair[0] != "--generations" {
+            args.extend(pair.iter().map(|s| s.to_string()));
+        }
+    }
+    args.extend(["--generations".into(), "40".into()]);
+    let child = Command::new(env!("CARGO_BIN_EXE_unet-nas"))
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !run.join("generations/0000.json").exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "generation 0 never finished"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+
+    let interrupt = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(interrupt.success());
+    let output = child.wait_with_output().unwrap();
+
+    let message = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        message.contains("interrupted; continue with --resume"),
+        "{message}"
+    );
+    assert!(!run.join("generations/0039.json").exists());
+    let resumed = unet_nas(&[
+        "search",
+        "--resume",
+        run.to_str().unwrap(),
+        "--generations",
+        "4",
+    ]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
+    assert!(run.join("final/best/state.json").exists());
+}
+
+#[test]
 fn a_finished_search_can_be_extended() {
     let temp = tempfile::tempdir().unwrap();
     let run = temp.path().join("run");

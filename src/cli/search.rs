@@ -82,7 +82,7 @@ pub struct SearchSettings {
     /// Seed of every random choice [default: drawn and printed].
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
-    /// Candidates evaluated at once, dividing the cores [default: 1].
+    /// Candidates evaluated at once, dividing the cores [default: one per core].
     #[arg(long, value_name = "K")]
     jobs: Option<usize>,
     /// Put the pix2pix genome in the first population.

@@ -129,6 +129,16 @@ pub struct SearchConfig {
     pub synth_seed: u64,
 }
 
+/// One candidate per core: on the 2-core reference machine two
+/// single-threaded candidates at once evaluated 1.29x as many candidates
+/// per hour as one two-threaded candidate (BENCHMARKS.md, search
+/// throughput), because small candidates use two threads poorly.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(1)
+}
+
 impl SearchConfig {
     /// The defaults of `budget` for `data` at `size`.
     pub fn new(budget: Budget, data: DataSource, size: ImageSize, seed: u64) -> Self {
@@ -152,7 +162,7 @@ impl SearchConfig {
             iterations: if quick { 24 } else { 400 },
             batch_size: 1,
             seed,
-            jobs: 1,
+            jobs: default_jobs(),
             include_original: false,
             compare_original: false,
             final_epochs: if quick { 1 } else { 100 },

@@ -547,7 +547,9 @@ fn report_trial(
         Some(reason) => format!("fitness 0 ({reason})"),
         None => format!(
             "fitness {:.5}  loss {:.3}  cost {:.3}",
-            trial.fitness, trial.loss, trial.cost
+            trial.fitness,
+            trial.loss.unwrap_or(f64::NAN),
+            trial.cost
         ),
     };
     let line = format!(

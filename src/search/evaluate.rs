@@ -25,14 +25,15 @@ pub struct Trial {
     pub genome: String,
     /// `1 / (loss + gamma * cost)`, 0 for a failed candidate.
     pub fitness: f64,
-    /// The validation loss the fitness used (see `fitness_loss`).
-    pub loss: f64,
+    /// The validation loss the fitness used (see `fitness_loss`); `None`
+    /// when the candidate failed before validation.
+    pub loss: Option<f64>,
     /// Mean adversarial loss on mini-validation.
-    pub val_gan: f64,
+    pub val_gan: Option<f64>,
     /// Mean L1 on mini-validation (pixels in [-1, 1]).
-    pub val_l1: f64,
+    pub val_l1: Option<f64>,
     /// `val_gan + lambda_l1 * val_l1`.
-    pub val_total: f64,
+    pub val_total: Option<f64>,
     /// Cost relative to the pix2pix U-Net at the same size.
     pub cost: f64,
     /// Paper FLOPs per image.
@@ -102,10 +103,10 @@ impl Evaluator {
             generation,
             genome: genome.to_string(),
             fitness: 0.0,
-            loss: f64::NAN,
-            val_gan: f64::NAN,
-            val_l1: f64::NAN,
-            val_total: f64::NAN,
+            loss: None,
+            val_gan: None,
+            val_l1: None,
+            val_total: None,
             cost: relative,
             paper_flops: cost.paper_flops,
             macs: cost.macs,
@@ -116,18 +117,20 @@ impl Evaluator {
         };
         match self.train_and_validate(&train_config, seed) {
             Ok(validation) => {
-                trial.val_gan = validation.gan;
-                trial.val_l1 = validation.l1;
-                trial.val_total = validation.total;
-                trial.loss = match self.config.fitness_loss {
+                let loss = match self.config.fitness_loss {
                     FitnessLoss::GanL1 => validation.total,
                     FitnessLoss::L1 => validation.l1,
                 };
-                let denominator = trial.loss + self.config.gamma * relative;
+                let finite = |value: f64| value.is_finite().then_some(value);
+                trial.val_gan = finite(validation.gan);
+                trial.val_l1 = finite(validation.l1);
+                trial.val_total = finite(validation.total);
+                trial.loss = finite(loss);
+                let denominator = loss + self.config.gamma * relative;
                 if denominator.is_finite() && denominator > 0.0 {
                     trial.fitness = 1.0 / denominator;
                 } else {
-                    trial.failure = Some(format!("validation loss is {}", trial.loss));
+                    trial.failure = Some(format!("validation loss is {loss}"));
                 }
             }
             Err(reason) => trial.failure = Some(reason),
