@@ -24,6 +24,9 @@ struct Options {
 }
 
 fn main() {
+    if std::env::var_os("UNET_NAS_DEFAULT_MALLOC").is_none() {
+        unet_nas::memory::tune_allocator();
+    }
     let options = parse_options();
     for case in &options.cases {
         let mut parts = case.split('-');

@@ -12,7 +12,8 @@
 //! - [`data`]: paired image folders, built-in synthetic sets, batches;
 //! - [`train`]: the pix2pix objective, training runs, checkpoints;
 //! - [`search`]: the evolutionary search, resumable and parallel;
-//! - [`translate`]: a trained generator applied to images of any size.
+//! - [`translate`]: a trained generator applied to images of any size;
+//! - [`evaluate`]: image metrics, cost and latency of trained generators.
 //!
 //! ```
 //! use unet_nas::cost::Cost;
@@ -34,8 +35,10 @@
 
 pub mod cost;
 pub mod data;
+pub mod evaluate;
 pub mod genome;
 pub mod io;
+pub mod memory;
 pub mod model;
 pub mod plan;
 pub mod search;

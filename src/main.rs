@@ -3,5 +3,6 @@
 mod cli;
 
 fn main() -> std::process::ExitCode {
+    unet_nas::memory::tune_allocator();
     cli::main()
 }

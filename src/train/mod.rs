@@ -12,6 +12,7 @@
 //! The search reuses [`Pix2Pix`] and [`ValidationMeter`] for its short
 //! candidate trainings, which need no run folder.
 
+mod adam;
 mod checkpoint;
 mod config;
 mod loss;
@@ -20,6 +21,7 @@ mod samples;
 mod schedule;
 mod step;
 
+pub use adam::FusedAdam;
 pub use checkpoint::{EpochRecord, RunState, load_generator};
 pub use config::TrainConfig;
 pub use loss::{GanMode, l1};

@@ -4,11 +4,12 @@
 use std::sync::Arc;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor};
 use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use super::adam::FusedAdam;
 use super::config::TrainConfig;
 use super::loss::{GanMode, l1};
 use super::streams;
@@ -36,13 +37,10 @@ pub struct AdamSettings {
 
 impl AdamSettings {
     /// An Adam with these betas and PyTorch's epsilon (1e-8; burn's
-    /// default is 1e-5, which damps small gradients differently).
+    /// default is 1e-5, which damps small gradients differently), fused
+    /// into one parallel pass per parameter (bit-identical to burn's Adam).
     pub fn build(&self) -> ModuleOptimizer {
-        AdamConfig::new()
-            .with_beta_1(self.beta1 as f32)
-            .with_beta_2(self.beta2 as f32)
-            .with_epsilon(1e-8)
-            .init()
+        FusedAdam::new(self.beta1 as f32, self.beta2 as f32, 1e-8).into_module_optimizer()
     }
 }
 
