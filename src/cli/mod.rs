@@ -6,6 +6,7 @@
 //! `anyhow` chains and are printed once, on one line, by [`main`].
 
 mod dataset;
+mod evaluate;
 mod inspect;
 mod numbers;
 mod search;
@@ -47,6 +48,10 @@ enum Command {
     /// Translate images with a trained generator (any size).
     #[command(after_help = translate::EXAMPLES)]
     Translate(translate::TranslateArgs),
+    /// Compare trained generators on a test split: cost, latency, L1, PSNR,
+    /// SSIM.
+    #[command(after_help = evaluate::EXAMPLES)]
+    Evaluate(evaluate::EvaluateArgs),
     /// Write a built-in data set to disk, or check a data folder.
     #[command(subcommand, after_help = dataset::EXAMPLES)]
     Dataset(dataset::DatasetCommand),
@@ -73,6 +78,7 @@ pub fn main() -> ExitCode {
         Command::Space(args) => space::run(args),
         Command::Train(args) => train::run(*args),
         Command::Translate(args) => translate::run(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Dataset(command) => dataset::run(command),
     };
     match outcome {

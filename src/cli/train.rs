@@ -38,6 +38,12 @@ pub struct TrainSettings {
     #[arg(long, value_enum, value_name = "NAME")]
     preset: Option<Preset>,
 
+    /// Train the best genome of this search run folder (transfer a searched
+    /// design to other data).
+    #[arg(long, value_name = "SEARCH_RUN")]
+    #[serde(skip)]
+    genome_from: Option<PathBuf>,
+
     /// Training image side in pixels (the crop size), 16 to 1024 [default: the genome's].
     #[arg(long, value_name = "PIXELS")]
     size: Option<ImageSize>,
@@ -204,6 +210,7 @@ impl TrainSettings {
             data: self.data.or(file.data),
             genome: self.genome.or(file.genome),
             preset: self.preset.or(file.preset),
+            genome_from: self.genome_from.or(file.genome_from),
             size: self.size.or(file.size),
             channel_set: self.channel_set.or(file.channel_set),
             in_channels: self.in_channels.or(file.in_channels),
@@ -280,16 +287,30 @@ impl TrainSettings {
     }
 
     fn resolve_genome(&self) -> Result<Genome> {
-        match (&self.genome, self.preset) {
-            (Some(_), Some(_)) => bail!("give only one of --genome and --preset"),
-            (Some(genome), None) => Ok(genome.clone()),
-            (None, Some(preset)) => {
-                let Some(size) = self.size else {
-                    bail!("--preset needs --size (e.g. --preset pix2pix --size 256)");
-                };
-                Ok(preset.genome(size.depth()))
-            }
-            (None, None) => bail!("give the generator with --genome or --preset"),
+        let given = [
+            self.genome.is_some(),
+            self.preset.is_some(),
+            self.genome_from.is_some(),
+        ];
+        match given.iter().filter(|&&g| g).count() {
+            0 => bail!("give the generator with --genome, --preset or --genome-from"),
+            1 => {}
+            _ => bail!("give only one of --genome, --preset and --genome-from"),
         }
+        if let Some(genome) = &self.genome {
+            return Ok(genome.clone());
+        }
+        if let Some(folder) = &self.genome_from {
+            let genome = unet_nas::search::best_genome(folder)?;
+            println!("training the best genome of {}: {genome}", folder.display());
+            return Ok(genome);
+        }
+        let Some(size) = self.size else {
+            bail!("--preset needs --size (e.g. --preset pix2pix --size 256)");
+        };
+        Ok(self
+            .preset
+            .expect("one of the three is given")
+            .genome(size.depth()))
     }
 }

@@ -286,6 +286,20 @@ pub fn load_config(run_dir: &Path) -> Result<SearchConfig, SearchError> {
         .map_err(|error| not_a_search(format!("search.toml: {}", error.message().trim())))
 }
 
+/// The best genome of the search in `run_dir`: the best of its last
+/// recorded generation (for training a searched design elsewhere).
+pub fn best_genome(run_dir: &Path) -> Result<Genome, SearchError> {
+    let config = load_config(run_dir)?;
+    let last = last_generation(run_dir, &config)?.ok_or_else(|| SearchError::NotASearch {
+        path: run_dir.to_path_buf(),
+        reason: "no generation has finished yet".into(),
+    })?;
+    last.best
+        .genome
+        .parse()
+        .map_err(|error| SearchError::Io(format!("{}: {error}", run_dir.display())))
+}
+
 fn first_difference(saved: &SearchConfig, given: &SearchConfig) -> String {
     let to_table = |config: &SearchConfig| toml::Table::try_from(config).unwrap_or_default();
     let (saved, given) = (to_table(saved), to_table(given));
