@@ -156,19 +156,42 @@ def timed(work, repeats, warmup=2):
     return samples
 
 
+def profiled(work, repeats, warmup=2):
+    """Runs `work` under torch.profiler and prints the operators by self CPU time."""
+    from torch.profiler import ProfilerActivity, profile
+
+    for _ in range(warmup):
+        work()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(repeats):
+            work()
+    print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=25), flush=True)
+    return [0.0]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cases", default="train-64-1,train-64-4,train-128-1,forward-256-1")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print torch.profiler's per-operator table for each case instead of timings",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    if args.profile:
+        global timed
+        timed = profiled
 
     for case in args.cases.split(","):
         kind, side, batch = case.split("-")
         run = training_case if kind == "train" else forward_case
         samples = run(int(side), int(batch), args.repeats)
+        if args.profile:
+            continue
         print(json.dumps({
             "framework": f"pytorch {torch.__version__}",
             "case": case,

@@ -45,6 +45,15 @@ pub fn append_line(path: &Path, line: &str) -> std::io::Result<()> {
     writeln!(file, "{line}")
 }
 
+/// Appends `line` to the run log at `path`. A log that cannot be written is
+/// reported as a warning rather than stopping the run: losing a log line is
+/// better than losing the training behind it.
+pub fn log_line(path: &Path, line: &str) {
+    if let Err(error) = append_line(path, line) {
+        tracing::warn!("could not append to {}: {error}", path.display());
+    }
+}
+
 /// `dir/.name.tmp-PID` beside `path`: same folder, so the rename is atomic.
 fn temporary_path(path: &Path) -> PathBuf {
     let name = path

@@ -1,18 +1,10 @@
 //! `evaluate` and transfer with `train --genome-from`, on 16x16 data.
 
+mod common;
+
+use common::{text, unet_nas};
+
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn unet_nas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unet-nas"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn tiny_search(run: &Path) {
     let output = unet_nas(&[

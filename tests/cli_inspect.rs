@@ -1,13 +1,10 @@
 //! The `inspect` and `space` commands, run as a user runs them.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn unet_nas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unet-nas"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod common;
+
+use common::unet_nas;
 
 fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()

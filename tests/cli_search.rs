@@ -1,6 +1,10 @@
 //! `unet-nas search` end to end on 16x16 data: reproducible, resumable,
 //! extendable, and strict about bad settings.
 
+mod common;
+
+use common::{text, unet_nas};
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -27,17 +31,6 @@ const TINY: &[&str] = &[
     "--seed",
     "3",
 ];
-
-fn unet_nas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unet-nas"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// The tiny settings, with any flag in `extra` replacing its default.
 fn search(out: &Path, extra: &[&str]) -> Output {

@@ -1,6 +1,10 @@
 //! `train`, `translate` and `dataset`, run as a user runs them, on 16x16
 //! data so each run takes a second or two.
 
+mod common;
+
+use common::{text, unet_nas};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -19,17 +23,6 @@ const TINY: &[&str] = &[
     "--seed",
     "5",
 ];
-
-fn unet_nas(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_unet-nas"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn train(folder: &Path, extra: &[&str]) -> Output {
     let out = folder.to_str().unwrap();

@@ -681,12 +681,7 @@ fn final_training(
 }
 
 fn log(run_dir: &Path, line: &str) {
-    if let Err(error) = append_line(&run_dir.join("search.log"), line) {
-        warn!(
-            "could not append to {}: {error}",
-            run_dir.join("search.log").display()
-        );
-    }
+    crate::io::log_line(&run_dir.join("search.log"), line);
 }
 
 fn io(path: &Path, error: std::io::Error) -> SearchError {

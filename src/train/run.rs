@@ -18,7 +18,7 @@ use super::samples::write_grid;
 use super::step::{Pix2Pix, StepLosses, validation_loss};
 use super::streams;
 use crate::data::{Batch, BatchLoader, DataError, Order, PairSet, Split};
-use crate::io::{append_line, write_bytes_atomically};
+use crate::io::write_bytes_atomically;
 use crate::seed::{derive_seed, stream};
 
 /// Pairs shown in each epoch's sample grid.
@@ -381,12 +381,7 @@ fn progress_bar(length: u64, epoch: usize, total: usize) -> ProgressBar {
 
 /// Appends to `train.log`; a failure to log is reported, not fatal.
 fn log_line(run_dir: &Path, line: &str) {
-    if let Err(error) = append_line(&run_dir.join("train.log"), line) {
-        warn!(
-            "could not append to {}: {error}",
-            run_dir.join("train.log").display()
-        );
-    }
+    crate::io::log_line(&run_dir.join("train.log"), line);
 }
 
 fn io_error(path: &Path, error: std::io::Error) -> TrainError {
