@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use unet_nas::data::{DataSource, Direction};
 use unet_nas::genome::{ChannelSet, ImageSize};
@@ -28,7 +28,7 @@ Examples:
 
 /// Settings of `unet-nas search`, from flags or a TOML file with the flag
 /// names as keys. Flags override the file, the file overrides the budget.
-#[derive(Debug, Default, Args, Deserialize)]
+#[derive(Debug, Default, Args, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SearchSettings {
     /// Paired data: a folder or builtin:facades / builtin:maps [default: builtin:facades].
@@ -174,18 +174,20 @@ pub fn run(args: SearchArgs) -> Result<()> {
 fn resolve(args: SearchArgs) -> Result<(SearchConfig, PathBuf, bool)> {
     if let Some(run_dir) = args.resume {
         let mut config = load_config(&run_dir)?;
-        let SearchSettings { generations, .. } = args.settings;
-        let others_given = format!(
-            "{:?}",
-            SearchSettings {
-                generations: None,
-                ..args.settings
-            }
-        ) != format!("{:?}", SearchSettings::default());
-        if others_given {
-            bail!("--resume continues with the saved settings; only --generations may be given");
+        let others: Vec<String> = args
+            .settings
+            .given()
+            .into_iter()
+            .filter(|key| key != "generations")
+            .map(|key| format!("--{key}"))
+            .collect();
+        if !others.is_empty() {
+            bail!(
+                "--resume continues with the saved settings; only --generations may be given (remove {})",
+                others.join(", ")
+            );
         }
-        if let Some(generations) = generations {
+        if let Some(generations) = args.settings.generations {
             config.generations = generations;
         }
         return Ok((config, run_dir, true));
@@ -219,6 +221,13 @@ macro_rules! apply {
 }
 
 impl SearchSettings {
+    /// The flag names of the settings that were given.
+    fn given(&self) -> Vec<String> {
+        toml::Table::try_from(self)
+            .map(|table| table.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     fn or(self, file: SearchSettings) -> SearchSettings {
         merge!(
             self,
