@@ -5,6 +5,22 @@
 //! any work starts) and the rendering of its output. Errors travel up as
 //! `anyhow` chains and are printed once, on one line, by [`main`].
 
+/// Fills each `Option` field of settings from flags with the file's value
+/// when the flag was not given: `merge!(Type, flags, file, field, ...)`.
+macro_rules! merge {
+    ($kind:ident, $flags:expr, $file:expr, $($field:ident),+ $(,)?) => {
+        $kind { $($field: $flags.$field.or($file.$field)),+ }
+    };
+}
+
+/// Overwrites a resolved config's fields with the settings that were given:
+/// `apply!(config, settings, field, ...)`.
+macro_rules! apply {
+    ($config:expr, $settings:expr, $($field:ident),+ $(,)?) => {
+        $(if let Some(value) = $settings.$field { $config.$field = value; })+
+    };
+}
+
 mod dataset;
 mod evaluate;
 mod inspect;
@@ -88,6 +104,17 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_FAILURE)
         }
     }
+}
+
+/// Reads a `--config` TOML file of settings (keys are the flag names);
+/// unknown keys are an error naming the file.
+fn read_settings<T: serde::de::DeserializeOwned>(path: &std::path::Path) -> anyhow::Result<T> {
+    use anyhow::Context;
+
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    toml::from_str(&text)
+        .map_err(|error| anyhow::anyhow!("{}: {}", path.display(), error.message().trim()))
 }
 
 /// Log lines on stderr without timestamps; `RUST_LOG` filters them

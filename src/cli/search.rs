@@ -195,29 +195,13 @@ fn resolve(args: SearchArgs) -> Result<(SearchConfig, PathBuf, bool)> {
 
     let mut settings = args.settings;
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let file: SearchSettings = toml::from_str(&text)
-            .map_err(|error| anyhow::anyhow!("{}: {}", path.display(), error.message().trim()))?;
-        settings = settings.or(file);
+        settings = settings.or(super::read_settings(path)?);
     }
     let config = settings.resolve()?;
     let run_dir = args
         .out
         .unwrap_or_else(|| PathBuf::from(format!("runs/search-{}", config.seed)));
     Ok((config, run_dir, false))
-}
-
-macro_rules! merge {
-    ($flags:expr, $file:expr, $($field:ident),+) => {
-        SearchSettings { $($field: $flags.$field.or($file.$field)),+ }
-    };
-}
-
-macro_rules! apply {
-    ($config:expr, $settings:expr, $($field:ident),+) => {
-        $(if let Some(value) = $settings.$field { $config.$field = value; })+
-    };
 }
 
 impl SearchSettings {
@@ -230,6 +214,7 @@ impl SearchSettings {
 
     fn or(self, file: SearchSettings) -> SearchSettings {
         merge!(
+            SearchSettings,
             self,
             file,
             data,

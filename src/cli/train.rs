@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use serde::Deserialize;
 
-use unet_nas::data::{DataSource, Direction, Resize, default_load_size};
+use unet_nas::data::{DataSource, Direction, Resize};
 use unet_nas::genome::{ChannelSet, Genome, ImageSize, Preset};
 use unet_nas::seed::fresh_seed;
 use unet_nas::train::run::load_config;
@@ -193,11 +193,7 @@ fn resolve(args: TrainArgs) -> Result<(TrainConfig, PathBuf, bool)> {
 
     let mut settings = args.settings;
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let file: TrainSettings = toml::from_str(&text)
-            .map_err(|error| anyhow::anyhow!("{}: {}", path.display(), error.message().trim()))?;
-        settings = settings.or(file);
+        settings = settings.or(super::read_settings(path)?);
     }
     let run_dir = args.out.expect("clap requires --out without --resume");
     Ok((settings.resolve()?, run_dir, false))
@@ -206,35 +202,38 @@ fn resolve(args: TrainArgs) -> Result<(TrainConfig, PathBuf, bool)> {
 impl TrainSettings {
     /// Fills every unset field of `self` from `file`.
     fn or(self, file: TrainSettings) -> TrainSettings {
-        TrainSettings {
-            data: self.data.or(file.data),
-            genome: self.genome.or(file.genome),
-            preset: self.preset.or(file.preset),
-            genome_from: self.genome_from.or(file.genome_from),
-            size: self.size.or(file.size),
-            channel_set: self.channel_set.or(file.channel_set),
-            in_channels: self.in_channels.or(file.in_channels),
-            out_channels: self.out_channels.or(file.out_channels),
-            direction: self.direction.or(file.direction),
-            epochs: self.epochs.or(file.epochs),
-            epochs_decay: self.epochs_decay.or(file.epochs_decay),
-            batch_size: self.batch_size.or(file.batch_size),
-            lr: self.lr.or(file.lr),
-            beta1: self.beta1.or(file.beta1),
-            beta2: self.beta2.or(file.beta2),
-            lambda_l1: self.lambda_l1.or(file.lambda_l1),
-            gan_mode: self.gan_mode.or(file.gan_mode),
-            preprocess: self.preprocess.or(file.preprocess),
-            load_size: self.load_size.or(file.load_size),
-            no_flip: self.no_flip.or(file.no_flip),
-            no_dropout: self.no_dropout.or(file.no_dropout),
-            ndf: self.ndf.or(file.ndf),
-            n_layers_d: self.n_layers_d.or(file.n_layers_d),
-            seed: self.seed.or(file.seed),
-            cache_mb: self.cache_mb.or(file.cache_mb),
-            synth_count: self.synth_count.or(file.synth_count),
-            synth_seed: self.synth_seed.or(file.synth_seed),
-        }
+        merge!(
+            TrainSettings,
+            self,
+            file,
+            data,
+            genome,
+            preset,
+            genome_from,
+            size,
+            channel_set,
+            in_channels,
+            out_channels,
+            direction,
+            epochs,
+            epochs_decay,
+            batch_size,
+            lr,
+            beta1,
+            beta2,
+            lambda_l1,
+            gan_mode,
+            preprocess,
+            load_size,
+            no_flip,
+            no_dropout,
+            ndf,
+            n_layers_d,
+            seed,
+            cache_mb,
+            synth_count,
+            synth_seed,
+        )
     }
 
     /// Applies defaults and checks the result.
@@ -259,27 +258,32 @@ impl TrainSettings {
             seed
         });
         let mut config = TrainConfig::new(data, genome, size, seed);
-        let defaults = config.clone();
-        config.in_channels = self.in_channels.unwrap_or(defaults.in_channels);
-        config.out_channels = self.out_channels.unwrap_or(defaults.out_channels);
-        config.direction = self.direction.unwrap_or(defaults.direction);
-        config.epochs = self.epochs.unwrap_or(defaults.epochs);
-        config.epochs_decay = self.epochs_decay.unwrap_or(defaults.epochs_decay);
-        config.batch_size = self.batch_size.unwrap_or(defaults.batch_size);
-        config.lr = self.lr.unwrap_or(defaults.lr);
-        config.beta1 = self.beta1.unwrap_or(defaults.beta1);
-        config.beta2 = self.beta2.unwrap_or(defaults.beta2);
-        config.lambda_l1 = self.lambda_l1.unwrap_or(defaults.lambda_l1);
-        config.gan_mode = self.gan_mode.unwrap_or(defaults.gan_mode);
-        config.preprocess = self.preprocess.unwrap_or(defaults.preprocess);
-        config.load_size = self.load_size.unwrap_or(default_load_size(size.side()));
-        config.no_flip = self.no_flip.unwrap_or(false);
-        config.no_dropout = self.no_dropout.unwrap_or(false);
-        config.ndf = self.ndf.unwrap_or(defaults.ndf);
-        config.n_layers_d = self.n_layers_d.unwrap_or(defaults.n_layers_d);
-        config.cache_mb = self.cache_mb.unwrap_or(defaults.cache_mb);
-        config.synth_count = self.synth_count.unwrap_or(defaults.synth_count);
-        config.synth_seed = self.synth_seed.unwrap_or(defaults.synth_seed);
+        // TrainConfig::new holds pix2pix's defaults (the load size included);
+        // given settings override them.
+        apply!(
+            config,
+            self,
+            in_channels,
+            out_channels,
+            direction,
+            epochs,
+            epochs_decay,
+            batch_size,
+            lr,
+            beta1,
+            beta2,
+            lambda_l1,
+            gan_mode,
+            preprocess,
+            load_size,
+            no_flip,
+            no_dropout,
+            ndf,
+            n_layers_d,
+            cache_mb,
+            synth_count,
+            synth_seed,
+        );
         config
             .validate()
             .map_err(|message| anyhow::anyhow!(message))?;
