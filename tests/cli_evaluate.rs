@@ -6,6 +6,8 @@ use common::{text, unet_nas};
 
 use std::path::Path;
 
+use unet_nas::data::synthetic::Builtin;
+
 fn tiny_search(run: &Path) {
     let output = unet_nas(&[
         "search",
@@ -84,6 +86,10 @@ fn a_searched_design_transfers_and_is_evaluated_on_both_sets() {
         "builtin:maps",
         "--format",
         "json",
+        "--segmenter-iterations",
+        "20",
+        "--segmenter-cache",
+        temp.path().join("cache").to_str().unwrap(),
     ]);
     assert!(json.status.success(), "{}", text(&json.stderr));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&text(&json.stdout)).unwrap();
@@ -106,15 +112,19 @@ fn a_searched_design_transfers_and_is_evaluated_on_both_sets() {
         "builtin:facades",
         "--format",
         "csv",
+        "--segmenter-iterations",
+        "20",
+        "--segmenter-cache",
+        temp.path().join("cache").to_str().unwrap(),
     ]);
     let csv = text(&csv.stdout);
     assert!(
         csv.starts_with(
-            "model,genome,parameters,size_mb,paper_flops,macs,latency_ms,l1,psnr_db,ssim,images"
+            "model,genome,parameters,size_mb,paper_flops,macs,latency_ms,pixel_acc,class_acc,mean_iou,l1,psnr_db,ssim,images"
         ),
         "{csv}"
     );
-    assert_eq!(csv.lines().count(), 2);
+    assert_eq!(csv.lines().count(), 3, "header, ground truth, model: {csv}");
 }
 
 #[test]
@@ -171,4 +181,133 @@ fn unfinished_runs_and_missing_test_splits_are_refused() {
         "{}",
         text(&not_search.stderr)
     );
+}
+
+/// A palette file in the format `evaluate` reads, with `extra` classes.
+fn palette_file(builtin: Builtin, extra: &[(&str, &str)]) -> String {
+    let palette = builtin.palette();
+    let mut text = String::new();
+    for (name, [r, g, b]) in palette.names.iter().zip(palette.colors) {
+        text += &format!("[[class]]\nname = \"{name}\"\ncolor = \"#{r:02x}{g:02x}{b:02x}\"\n");
+    }
+    for (name, color) in extra {
+        text += &format!("[[class]]\nname = \"{name}\"\ncolor = \"{color}\"\n");
+    }
+    text
+}
+
+#[test]
+fn the_fcn_score_uses_the_folder_palette_checks_it_and_caches_its_segmenter() {
+    let temp = tempfile::tempdir().unwrap();
+    let search = temp.path().join("search");
+    tiny_search(&search);
+    let model = search.join("final/best");
+    let data = temp.path().join("facades");
+    let made = unet_nas(&[
+        "dataset",
+        "synth",
+        "--name",
+        "facades",
+        "--size",
+        "16",
+        "--count",
+        "40",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", text(&made.stderr));
+    let cache = temp.path().join("cache");
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--format",
+            "json",
+            "--segmenter-iterations",
+            "150",
+            "--segmenter-cache",
+            cache.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        unet_nas(&args)
+    };
+
+    // No palette: image metrics only, and the row says why.
+    let plain = evaluate(&[]);
+    assert!(plain.status.success(), "{}", text(&plain.stderr));
+    let rows: serde_json::Value = serde_json::from_str(&text(&plain.stdout)).unwrap();
+    assert!(rows[0]["fcn"].is_null());
+    assert!(
+        rows[0]["fcn_note"]
+            .as_str()
+            .unwrap()
+            .contains("palette.toml"),
+        "{rows}"
+    );
+
+    // The set's palette in the folder: scores, and a segmenter that beats
+    // always answering the most common class on the real images.
+    let palette_path = data.join("palette.toml");
+    std::fs::write(&palette_path, palette_file(Builtin::Facades, &[])).unwrap();
+    let scored = evaluate(&[]);
+    assert!(scored.status.success(), "{}", text(&scored.stderr));
+    let rows: serde_json::Value = serde_json::from_str(&text(&scored.stdout)).unwrap();
+    let row = &rows[0];
+    let truth = row["fcn_ground_truth"]["pixel_accuracy"].as_f64().unwrap();
+    let pixels: Vec<f64> = row["segmenter"]["class_pixels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|count| count.as_f64().unwrap())
+        .collect();
+    let majority = pixels.iter().cloned().fold(0.0, f64::max) / pixels.iter().sum::<f64>();
+    assert!(
+        truth > majority + 0.05,
+        "ground truth {truth} vs majority {majority}"
+    );
+    for key in ["pixel_accuracy", "class_accuracy", "mean_iou"] {
+        let value = row["fcn"][key].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&value), "{key} {value}");
+    }
+
+    // A second evaluation reuses the cached segmenter: same reference row.
+    let again = evaluate(&[]);
+    let again: serde_json::Value = serde_json::from_str(&text(&again.stdout)).unwrap();
+    assert_eq!(again[0]["fcn_ground_truth"], row["fcn_ground_truth"]);
+    assert_eq!(
+        std::fs::read_dir(cache.join("segmenters")).unwrap().count(),
+        1
+    );
+
+    // A colour the label maps never use is refused, by name.
+    std::fs::write(
+        &palette_path,
+        palette_file(Builtin::Facades, &[("statue", "#123456")]),
+    )
+    .unwrap();
+    let unused = evaluate(&[]);
+    assert!(!unused.status.success());
+    let message = text(&unused.stderr);
+    assert!(message.contains("'statue' #123456"), "{message}");
+    assert!(message.contains("palette.toml"), "{message}");
+
+    // Another set's palette labels almost nothing.
+    let wrong = evaluate(&["--palette", "builtin:maps"]);
+    assert!(!wrong.status.success());
+    assert!(
+        text(&wrong.stderr).contains("farther than"),
+        "{}",
+        text(&wrong.stderr)
+    );
+
+    // A file that does not parse.
+    std::fs::write(&palette_path, "[[class]]\nname = 'x'\ncolor = 12\n").unwrap();
+    let broken = evaluate(&[]);
+    assert!(!broken.status.success());
+    let message = text(&broken.stderr);
+    assert!(message.contains("palette.toml"), "{message}");
+    assert_eq!(message.trim().lines().count(), 1, "{message}");
 }

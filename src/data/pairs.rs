@@ -200,6 +200,14 @@ impl PairSet {
         self.conversions
     }
 
+    /// The name of pair `index`, without decoding it.
+    pub fn name(&self, index: usize) -> String {
+        match &self.entries[index] {
+            Entry::Cached(pair) => pair.name.clone(),
+            Entry::OnDisk(file) => file.name(),
+        }
+    }
+
     /// Pair `index`, decoding it again when it was not cached.
     pub fn get(&self, index: usize) -> Result<Arc<PairImage>, DataError> {
         match &self.entries[index] {

@@ -1,5 +1,6 @@
 //! Neural networks: the U-Net generator decoded from a genome and the
-//! PatchGAN discriminator of pix2pix.
+//! PatchGAN discriminator of pix2pix, and the small FCN segmenter of the
+//! FCN-score.
 //!
 //! Layers follow PyTorch's semantics exactly (checked against the reference
 //! tensors in `tests/fixtures/unet-reference`), including BatchNorm's running
@@ -18,12 +19,14 @@ mod init;
 mod load;
 mod norm;
 mod params;
+mod segmenter;
 
 pub use discriminator::{PatchGan, PatchGanConfig};
 pub use generator::{Generator, GeneratorOptions};
 pub use load::{LoadError, load_named};
 pub use norm::BatchNorm2d;
 pub use params::{NamedTensor, learnable_parameters, named_tensors};
+pub use segmenter::{Segmenter, SegmenterShape};
 
 use rand::rngs::ChaCha8Rng;
 
