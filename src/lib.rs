@@ -13,7 +13,9 @@
 //! - [`train`]: the pix2pix objective, training runs, checkpoints;
 //! - [`search`]: the evolutionary search, resumable and parallel;
 //! - [`translate`]: a trained generator applied to images of any size;
-//! - [`evaluate`]: image metrics, cost and latency of trained generators.
+//! - [`evaluate`]: image metrics, FCN-score, cost and latency of trained
+//!   generators;
+//! - [`report`]: a self-contained HTML page about a search.
 //!
 //! ```
 //! use unet_nas::cost::Cost;
@@ -41,6 +43,7 @@ pub mod io;
 pub mod memory;
 pub mod model;
 pub mod plan;
+pub mod report;
 pub mod search;
 pub mod seed;
 pub mod train;

@@ -25,6 +25,7 @@ mod dataset;
 mod evaluate;
 mod inspect;
 mod numbers;
+mod report;
 mod search;
 mod space;
 mod train;
@@ -64,10 +65,14 @@ enum Command {
     /// Translate images with a trained generator (any size).
     #[command(after_help = translate::EXAMPLES)]
     Translate(translate::TranslateArgs),
-    /// Compare trained generators on a test split: cost, latency, L1, PSNR,
-    /// SSIM.
+    /// Compare trained generators on a test split like the paper's Table 1:
+    /// cost, latency, FCN-score, L1, PSNR, SSIM.
     #[command(after_help = evaluate::EXAMPLES)]
     Evaluate(evaluate::EvaluateArgs),
+    /// Write a self-contained HTML report of a search: fitness, Pareto
+    /// front, architectures, translations, Table 1, settings.
+    #[command(after_help = report::EXAMPLES)]
+    Report(report::ReportArgs),
     /// Write a built-in data set to disk, or check a data folder.
     #[command(subcommand, after_help = dataset::EXAMPLES)]
     Dataset(dataset::DatasetCommand),
@@ -95,6 +100,7 @@ pub fn main() -> ExitCode {
         Command::Train(args) => train::run(*args),
         Command::Translate(args) => translate::run(args),
         Command::Evaluate(args) => evaluate::run(args),
+        Command::Report(args) => report::run(args),
         Command::Dataset(command) => dataset::run(command),
     };
     match outcome {

@@ -160,30 +160,8 @@ pub fn evaluate_model(
     data: &DataSource,
     fcn_options: &FcnOptions,
 ) -> Result<ModelEvaluation, EvaluateError> {
-    let not_finished = |reason: String| EvaluateError::NotFinished {
-        path: run_dir.to_path_buf(),
-        reason,
-    };
-    let config = load_config(run_dir).map_err(|error| not_finished(error.to_string()))?;
-    let state = RunState::load(run_dir).map_err(not_finished)?;
-    let checkpoint = match (&state.checkpoint, state.finished) {
-        (Some(checkpoint), true) => checkpoint.clone(),
-        _ => {
-            return Err(not_finished(format!(
-                "{} of {} epochs done",
-                state.epochs_done, state.total_epochs
-            )));
-        }
-    };
-
+    let (config, generator) = load_finished(run_dir)?;
     let device = crate::train::compute_device();
-    let generator = load_generator(
-        &run_dir.join(checkpoint).join("generator.bpk"),
-        &config,
-        &device,
-    )
-    .map_err(EvaluateError::Io)?
-    .valid();
     let mut data_config = config.clone();
     data_config.data = data.clone();
     let test = Arc::new(PairSet::open(
@@ -268,6 +246,37 @@ pub fn evaluate_model(
     };
     save(run_dir, data, &evaluation)?;
     Ok(evaluation)
+}
+
+/// The config and inference copy of the generator of the finished training
+/// run in `run_dir` (BatchNorm running statistics, no dropout).
+pub fn load_finished(
+    run_dir: &Path,
+) -> Result<(crate::train::TrainConfig, crate::model::Generator), EvaluateError> {
+    let not_finished = |reason: String| EvaluateError::NotFinished {
+        path: run_dir.to_path_buf(),
+        reason,
+    };
+    let config = load_config(run_dir).map_err(|error| not_finished(error.to_string()))?;
+    let state = RunState::load(run_dir).map_err(not_finished)?;
+    let checkpoint = match (&state.checkpoint, state.finished) {
+        (Some(checkpoint), true) => checkpoint.clone(),
+        _ => {
+            return Err(not_finished(format!(
+                "{} of {} epochs done",
+                state.epochs_done, state.total_epochs
+            )));
+        }
+    };
+    let device = crate::train::compute_device();
+    let generator = load_generator(
+        &run_dir.join(checkpoint).join("generator.bpk"),
+        &config,
+        &device,
+    )
+    .map_err(EvaluateError::Io)?
+    .valid();
+    Ok((config, generator))
 }
 
 fn unit_range(values: &[f32]) -> Vec<f32> {

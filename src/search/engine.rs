@@ -300,6 +300,40 @@ pub fn best_genome(run_dir: &Path) -> Result<Genome, SearchError> {
         .map_err(|error| SearchError::Io(format!("{}: {error}", run_dir.display())))
 }
 
+/// Everything a search run folder records, for reports.
+#[derive(Debug, Clone)]
+pub struct SearchRecord {
+    /// The resolved settings.
+    pub config: SearchConfig,
+    /// Finished generations, in order.
+    pub generations: Vec<Generation>,
+    /// Every finished evaluation, in the order they finished.
+    pub trials: Vec<Trial>,
+}
+
+/// Reads the settings, generations and trials of the search in `run_dir`.
+pub fn load_record(run_dir: &Path) -> Result<SearchRecord, SearchError> {
+    let config = load_config(run_dir)?;
+    let mut generations = Vec::new();
+    for generation in 0..config.generations {
+        let path = generation_path(run_dir, generation);
+        if !path.exists() {
+            break;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|error| io(&path, error))?;
+        let saved: Generation = serde_json::from_str(&text)
+            .map_err(|error| SearchError::Io(format!("{}: {error}", path.display())))?;
+        generations.push(saved);
+    }
+    let mut trials: Vec<Trial> = load_trials(run_dir)?.into_values().collect();
+    trials.sort_by(|a, b| (a.generation, &a.genome).cmp(&(b.generation, &b.genome)));
+    Ok(SearchRecord {
+        config,
+        generations,
+        trials,
+    })
+}
+
 fn first_difference(saved: &SearchConfig, given: &SearchConfig) -> String {
     let to_table = |config: &SearchConfig| toml::Table::try_from(config).unwrap_or_default();
     let (saved, given) = (to_table(saved), to_table(given));

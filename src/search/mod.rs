@@ -21,5 +21,8 @@ pub mod evaluate;
 pub mod operators;
 
 pub use config::{Budget, CostMeasure, FitnessLoss, SearchConfig};
-pub use engine::{Generation, SearchError, SearchOutcome, best_genome, load_config, search};
+pub use engine::{
+    Generation, SearchError, SearchOutcome, SearchRecord, best_genome, load_config, load_record,
+    search,
+};
 pub use evaluate::{Evaluator, Trial};
