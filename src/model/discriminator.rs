@@ -9,6 +9,7 @@ use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Mode;
+use super::conv;
 use super::init::{INIT_STD, kernel, normal, zero_bias};
 use super::norm::BatchNorm2d;
 
@@ -136,7 +137,7 @@ impl PatchLayer {
     }
 
     fn forward(&self, input: Tensor<4>, mode: &Mode) -> Tensor<4> {
-        let x = self.conv.forward(input);
+        let x = conv::conv2d(&self.conv, input);
         let x = match &self.norm {
             Some(norm) => norm.forward(x, mode),
             None => x,

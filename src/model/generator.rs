@@ -10,6 +10,7 @@ use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Mode;
+use super::conv;
 use super::init::{INIT_STD, kernel, normal, zero_bias};
 use super::norm::BatchNorm2d;
 use crate::plan::{Activation, Layer, LayerPlan, Output};
@@ -137,7 +138,7 @@ impl EncoderLayer {
         } else {
             input
         };
-        let x = self.conv.forward(x); // [batch, out, h / 2, w / 2]
+        let x = conv::conv2d(&self.conv, x); // [batch, out, h / 2, w / 2]
         match &self.norm {
             Some(norm) => norm.forward(x, mode),
             None => x,
@@ -173,7 +174,7 @@ impl DecoderLayer {
     }
 
     fn forward(&self, input: Tensor<4>, mode: &mut Mode) -> Tensor<4> {
-        let x = self.conv.forward(relu(input)); // [batch, out, 2h, 2w]
+        let x = conv::conv_transpose2d(&self.conv, relu(input)); // [batch, out, 2h, 2w]
         let x = match &self.norm {
             Some(norm) => norm.forward(x, mode),
             None => x,

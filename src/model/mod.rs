@@ -13,6 +13,7 @@
 //! reproducible from its seed even when several candidates train at once.
 //! Training loops, losses and optimisers live in [`crate::train`].
 
+mod conv;
 mod discriminator;
 mod generator;
 mod init;

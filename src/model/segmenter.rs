@@ -19,6 +19,7 @@ use rand::rngs::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use super::Mode;
+use super::conv;
 use super::init::{normal, zero_bias};
 use super::norm::BatchNorm2d;
 
@@ -100,15 +101,15 @@ impl Segmenter {
         let mut features = Vec::with_capacity(self.stages.len());
         let mut x = input;
         for stage in &self.stages {
-            x = relu(stage.down_norm.forward(stage.down.forward(x), mode));
-            x = relu(stage.norm.forward(stage.conv.forward(x), mode));
+            x = relu(stage.down_norm.forward(conv::conv2d(&stage.down, x), mode));
+            x = relu(stage.norm.forward(conv::conv2d(&stage.conv, x), mode));
             features.push(x.clone());
         }
 
         let mut logits: Option<Tensor<4>> = None;
         for (feature, score) in features.into_iter().zip(&self.scores).rev() {
             let [_, _, h, w] = feature.dims();
-            let here = score.forward(feature);
+            let here = conv::conv2d(score, feature);
             logits = Some(match logits {
                 Some(coarse) => upsample(coarse, [h, w]) + here,
                 None => here,

@@ -3,8 +3,10 @@
 //! burn's Adam computes its update with about a dozen element-wise tensor
 //! operations per parameter, each a full pass over memory, several of them
 //! allocating, and the `flex` backend runs element-wise work on one thread.
-//! Worse, the weight gradients of convolutions arrive as transposed views,
-//! which every one of those passes reads through a slow strided path. This
+//! Worse, burn's own convolution weight gradients arrive as transposed views
+//! (the model's convolutions avoid that on flex, see `model::conv`, but any
+//! other op may hand one over), which every one of those passes reads
+//! through a slow strided path. This
 //! optimiser takes the `flex` buffers directly (burn's `extension` feature)
 //! and updates parameter, first and second moment in a single pass, reading
 //! the gradient in place whatever its strides, split across threads.
