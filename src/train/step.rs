@@ -172,6 +172,11 @@ impl Pix2Pix {
 
     /// Pushes D(A, G(A)) towards real while keeping G(A) close to B in L1.
     /// Only the generator's gradients are applied.
+    ///
+    /// D runs as a copy whose parameters do not require gradients, as
+    /// pix2pix freezes D here: its weight gradients would otherwise be
+    /// computed and thrown away. The copy shares D's BatchNorm running
+    /// statistics, which this pass updates as before.
     fn generator_step(
         mut self,
         input: Tensor<4>,
@@ -180,11 +185,12 @@ impl Pix2Pix {
         lr: f64,
         mode: &Mode,
     ) -> (Self, f64, f64) {
+        let frozen = self.discriminator.clone().no_grad();
         let fake_pair = Tensor::cat(vec![input, fake.clone()], 1);
         let loss_gan = self
             .objective
             .gan_mode
-            .loss(self.discriminator.forward(fake_pair, mode), true);
+            .loss(frozen.forward(fake_pair, mode), true);
         let loss_l1 = l1(fake, target) * self.objective.lambda_l1;
         let (g_gan, g_l1) = (scalar(&loss_gan), scalar(&loss_l1));
 
@@ -287,4 +293,61 @@ pub fn validation_loss(
 
 fn scalar(tensor: &Tensor<1>) -> f64 {
     f64::from(tensor.clone().into_scalar::<f32>())
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::Distribution;
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::model::named_tensors;
+
+    /// The generator step runs D frozen: its BatchNorm running statistics
+    /// move (the frozen copy shares them) and none of its parameters do.
+    #[test]
+    fn the_generator_step_updates_running_statistics_but_no_discriminator_weight() {
+        let device = super::super::compute_device().autodiff();
+        let config = TrainConfig::new(
+            "builtin:facades".parse().unwrap(),
+            "16-32-32-32:101".parse().unwrap(),
+            "16".parse().unwrap(),
+            3,
+        );
+        let trainer = Pix2Pix::new(&config, 3, &device);
+        let random =
+            || Tensor::<4>::random([2, 3, 16, 16], Distribution::Uniform(-1.0, 1.0), &device);
+        let (input, target) = (random(), random());
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let mut mode = Mode::Train {
+            dropout_rng: &mut rng,
+        };
+        let fake = trainer.generator.forward(input.clone(), &mut mode);
+        let before = named_tensors(&trainer.discriminator);
+
+        let (trainer, _, _) = trainer.generator_step(input, target, fake, 2e-4, &mode);
+
+        let after = named_tensors(&trainer.discriminator);
+        let (mut buffers, mut weights) = (0, 0);
+        for (old, new) in before.iter().zip(&after) {
+            if old.learnable {
+                assert_eq!(
+                    old.data.as_bytes(),
+                    new.data.as_bytes(),
+                    "{} moved",
+                    old.name
+                );
+                weights += 1;
+            } else {
+                assert_ne!(
+                    old.data.as_bytes(),
+                    new.data.as_bytes(),
+                    "{} did not move",
+                    old.name
+                );
+                buffers += 1;
+            }
+        }
+        assert!(buffers > 0 && weights > 0);
+    }
 }
