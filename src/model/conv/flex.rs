@@ -1,6 +1,8 @@
 //! The convolutions of the networks on the `flex` backend, each as one
-//! large matrix product per batch item around a gather (`im2col`) or a
-//! scatter (`col2im`) of the image.
+//! large matrix product over the whole batch around a gather (`im2col`) or
+//! a scatter (`col2im`) of the image. Batch items sit side by side in the
+//! columns, so the deep layers (a few pixels, millions of weights) read
+//! their weights once per batch instead of once per item.
 //!
 //! Every 2-D convolution the networks need, forward or backward, is one of
 //! three products between a kernel's taps and a source image:
@@ -125,32 +127,25 @@ fn convolve_f32(
     [out_h, out_w]: [usize; 2],
     geometry: Geometry,
 ) -> Vec<f32> {
-    let [batch, channels, height, width] = src.dims;
+    let [batch, channels, ..] = src.dims;
     let outputs = weight.dims[0];
-    let pixels = out_h * out_w;
+    let positions = batch * out_h * out_w;
     let depth = channels * geometry.taps();
-    let mut output = vec![0.0f32; batch * outputs * pixels];
-    let mut columns = vec![0.0f32; depth * pixels];
+    let mut columns = vec![0.0f32; depth * positions];
+    let mut output = vec![0.0f32; outputs * positions];
 
-    for (b, output) in output.chunks_exact_mut(outputs * pixels).enumerate() {
-        gather_columns(
-            &mut columns,
-            src.item(b),
-            [height, width],
-            [out_h, out_w],
-            geometry,
-        );
+    gather_columns(&mut columns, src, [out_h, out_w], geometry);
 
-        // [O, pixels] = weight [O, depth] x columns [depth, pixels]
-        product(
-            Destination::new(output, [pixels, 1]),
-            Operand::new(weight.data, [depth, 1]),
-            Operand::new(&columns, [pixels, 1]),
-            [outputs, pixels, depth],
-            false,
-        );
-    }
-    output
+    // [O, (b, p)] = weight [O, depth] x columns [depth, (b, p)]
+    product(
+        Destination::new(&mut output, [positions, 1]),
+        Operand::new(weight.data, [depth, 1]),
+        Operand::new(&columns, [positions, 1]),
+        [outputs, positions, depth],
+        false,
+    );
+
+    batch_major(output, [batch, outputs, out_h * out_w])
 }
 
 /// `y [B, C, size]` with `y[b, c, p * stride - padding + tap * dilation] +=
@@ -179,26 +174,23 @@ fn convolve_transposed_f32(
 ) -> Vec<f32> {
     let [batch, inputs, height, width] = src.dims;
     let channels = weight.dims[1];
-    let pixels = height * width;
+    let positions = batch * height * width;
     let depth = channels * geometry.taps();
+    let src = channel_major(src);
+    let mut columns = vec![0.0f32; depth * positions];
     let mut output = vec![0.0f32; batch * channels * out_h * out_w];
-    let mut columns = vec![0.0f32; depth * pixels];
 
-    for (b, output) in output
-        .chunks_exact_mut(channels * out_h * out_w)
-        .enumerate()
-    {
-        // [depth, pixels] = weight^T [depth, O] x src [O, pixels]
-        product(
-            Destination::new(&mut columns, [pixels, 1]),
-            Operand::new(weight.data, [1, depth]),
-            Operand::new(src.item(b), [pixels, 1]),
-            [depth, pixels, inputs],
-            false,
-        );
+    // [depth, (b, p)] = weight^T [depth, O] x src [O, (b, p)]
+    product(
+        Destination::new(&mut columns, [positions, 1]),
+        Operand::new(weight.data, [1, depth]),
+        Operand::new(&src, [positions, 1]),
+        [depth, positions, inputs],
+        false,
+    );
 
-        scatter_columns(output, &columns, [out_h, out_w], [height, width], geometry);
-    }
+    let dims = [batch, channels, out_h, out_w];
+    scatter_columns(&mut output, &columns, dims, [height, width], geometry);
     output
 }
 
@@ -224,31 +216,61 @@ pub(crate) fn correlate(
 
 fn correlate_f32(lhs: &Image, src: &Image, geometry: Geometry) -> Vec<f32> {
     let [batch, m, out_h, out_w] = lhs.dims;
-    let [_, c, in_h, in_w] = src.dims;
-    let pixels = out_h * out_w;
-    let n = c * geometry.taps();
+    let positions = batch * out_h * out_w;
+    let n = src.dims[1] * geometry.taps();
+    let lhs = channel_major(lhs);
+    let mut columns = vec![0.0f32; n * positions];
     let mut gradient = vec![0.0f32; m * n];
-    let mut columns = vec![0.0f32; n * pixels];
 
-    for b in 0..batch {
-        gather_columns(
-            &mut columns,
-            src.item(b),
-            [in_h, in_w],
-            [out_h, out_w],
-            geometry,
-        );
+    gather_columns(&mut columns, src, [out_h, out_w], geometry);
 
-        // [m, n] (+)= lhs [m, pixels] x columns^T [pixels, n]
-        product(
-            Destination::new(&mut gradient, [n, 1]),
-            Operand::new(lhs.item(b), [pixels, 1]),
-            Operand::new(&columns, [1, pixels]),
-            [m, n, pixels],
-            b > 0,
-        );
-    }
+    // [m, n] = lhs [m, (b, p)] x columns^T [(b, p), n]
+    product(
+        Destination::new(&mut gradient, [n, 1]),
+        Operand::new(&lhs, [positions, 1]),
+        Operand::new(&columns, [1, positions]),
+        [m, n, positions],
+        false,
+    );
     gradient
+}
+
+/// A `[B, C, P]` image as the `[C, (b, p)]` matrix of the products: every
+/// batch item's plane side by side in its channel's row. Borrowed as it is
+/// for one item.
+fn channel_major<'a>(image: &Image<'a>) -> std::borrow::Cow<'a, [f32]> {
+    let [batch, channels, ..] = image.dims;
+    let plane = image.plane();
+    if batch == 1 {
+        return std::borrow::Cow::Borrowed(image.data);
+    }
+    let mut matrix = vec![0.0f32; image.data.len()];
+    matrix
+        .par_chunks_mut(batch * plane)
+        .enumerate()
+        .for_each(|(channel, row)| {
+            for (b, segment) in row.chunks_exact_mut(plane).enumerate() {
+                segment.copy_from_slice(&image.data[(b * channels + channel) * plane..][..plane]);
+            }
+        });
+    std::borrow::Cow::Owned(matrix)
+}
+
+/// The inverse of [`channel_major`]: a `[C, (b, p)]` product back to the
+/// `[B, C, P]` layout of a tensor.
+fn batch_major(matrix: Vec<f32>, [batch, channels, plane]: [usize; 3]) -> Vec<f32> {
+    if batch == 1 {
+        return matrix;
+    }
+    let mut image = vec![0.0f32; matrix.len()];
+    image
+        .par_chunks_mut(plane)
+        .enumerate()
+        .for_each(|(index, segment)| {
+            let (b, channel) = (index / channels, index % channels);
+            segment.copy_from_slice(&matrix[(channel * batch + b) * plane..][..plane]);
+        });
+    image
 }
 
 /// Rows of columns handed to one parallel task at least, so that the deep
@@ -257,55 +279,59 @@ fn rows_per_task(pixels: usize) -> usize {
     (4096 / pixels.max(1)).max(1)
 }
 
-/// Fills `columns[(channel, ky, kx), (y, x)]` with the image pixel that
-/// tap `(ky, kx)` of position `(y, x)` reads, or zero in the padding.
+/// Fills `columns[(channel, ky, kx), (b, y, x)]` with the pixel of batch
+/// item `b` that tap `(ky, kx)` of position `(y, x)` reads, or zero in the
+/// padding.
 fn gather_columns(
     columns: &mut [f32],
-    image: &[f32],
-    [in_h, in_w]: [usize; 2],
+    image: &Image,
     [out_h, out_w]: [usize; 2],
     geometry: Geometry,
 ) {
+    let [batch, _, in_h, in_w] = image.dims;
     let [kh, kw] = geometry.kernel;
     let pixels = out_h * out_w;
 
     columns
-        .par_chunks_mut(pixels)
-        .with_min_len(rows_per_task(pixels))
+        .par_chunks_mut(batch * pixels)
+        .with_min_len(rows_per_task(batch * pixels))
         .enumerate()
-        .for_each(|(row, column)| {
+        .for_each(|(row, items)| {
             let (channel, tap) = (row / (kh * kw), row % (kh * kw));
             let (ky, kx) = (tap / kw, tap % kw);
-            let plane = &image[channel * in_h * in_w..(channel + 1) * in_h * in_w];
             let xs = source_range(kx, out_w, in_w, geometry, 1);
 
-            for (y, line) in column.chunks_exact_mut(out_w).enumerate() {
-                let Some(source_y) = source_index(y, ky, in_h, geometry, 0) else {
-                    line.fill(0.0);
-                    continue;
-                };
-                let source = &plane[source_y * in_w..(source_y + 1) * in_w];
-                line[..xs.start].fill(0.0);
-                line[xs.end..].fill(0.0);
-                if xs.is_empty() {
-                    continue;
-                }
-                let first = first_source(xs.start, kx, geometry, 1);
-                for (x, value) in line[xs.clone()].iter_mut().enumerate() {
-                    *value = source[first + x * geometry.stride[1]];
+            for (b, column) in items.chunks_exact_mut(pixels).enumerate() {
+                let plane = &image.item(b)[channel * in_h * in_w..][..in_h * in_w];
+                for (y, line) in column.chunks_exact_mut(out_w).enumerate() {
+                    let Some(source_y) = source_index(y, ky, in_h, geometry, 0) else {
+                        line.fill(0.0);
+                        continue;
+                    };
+                    let source = &plane[source_y * in_w..(source_y + 1) * in_w];
+                    line[..xs.start].fill(0.0);
+                    line[xs.end..].fill(0.0);
+                    if xs.is_empty() {
+                        continue;
+                    }
+                    let first = first_source(xs.start, kx, geometry, 1);
+                    for (x, value) in line[xs.clone()].iter_mut().enumerate() {
+                        *value = source[first + x * geometry.stride[1]];
+                    }
                 }
             }
         });
 }
 
-/// Adds `columns[(channel, ky, kx), (y, x)]` into the image pixel that tap
-/// `(ky, kx)` of position `(y, x)` reads in [`gather_columns`] (its
-/// adjoint), after zeroing the image. Planes are independent, so they run
-/// in parallel; within a plane the taps are added in a fixed order.
+/// Adds `columns[(channel, ky, kx), (b, y, x)]` into the pixel of batch
+/// item `b` of an `image [B, C, h, w]` that tap `(ky, kx)` of position
+/// `(y, x)` reads in [`gather_columns`] (its adjoint), after zeroing the
+/// image. Planes are independent, so they run in parallel; within a plane
+/// the taps are added in a fixed order.
 fn scatter_columns(
     image: &mut [f32],
     columns: &[f32],
-    [in_h, in_w]: [usize; 2],
+    [batch, channels, in_h, in_w]: [usize; 4],
     [out_h, out_w]: [usize; 2],
     geometry: Geometry,
 ) {
@@ -317,11 +343,12 @@ fn scatter_columns(
         .par_chunks_mut(in_h * in_w)
         .with_min_len(rows_per_task(in_h * in_w))
         .enumerate()
-        .for_each(|(channel, plane)| {
+        .for_each(|(index, plane)| {
+            let (b, channel) = (index / channels, index % channels);
             plane.fill(0.0);
             for tap in 0..taps {
                 let (ky, kx) = (tap / kw, tap % kw);
-                let row = &columns[(channel * taps + tap) * pixels..][..pixels];
+                let row = &columns[((channel * taps + tap) * batch + b) * pixels..][..pixels];
                 let xs = source_range(kx, out_w, in_w, geometry, 1);
                 if xs.is_empty() {
                     continue;

@@ -7,7 +7,7 @@
 //! reads through a slow strided path. The deep layers of a U-Net, with a
 //! few pixels and hundreds of channels, then run on one core. Here every
 //! convolution the networks need, forward or backward, is one large matrix
-//! product per batch item, written contiguously ([`flex`]).
+//! product over the whole batch, written contiguously ([`flex`]).
 //!
 //! The change is reached through burn's backend extension mechanism:
 //! [`Convolutions`] has default bodies that call burn's operations (used on
