@@ -4,7 +4,9 @@
 //!
 //! `cargo bench --bench train_step [-- --repeats R --cases train-64-1,...]`
 //! prints one JSON object per case (median and minimum milliseconds, peak
-//! RSS), the same shape as the PyTorch script's, for BENCHMARKS.md.
+//! RSS), the same shape as the PyTorch script's, for BENCHMARKS.md. With
+//! `--profile` it also prints each case's time per operation
+//! ([`unet_nas::profile`]) as a Markdown table.
 
 use std::time::Instant;
 
@@ -21,6 +23,7 @@ use unet_nas::train::{AdamSettings, GanMode, Objective, Pix2Pix};
 struct Options {
     repeats: usize,
     cases: Vec<String>,
+    profile: bool,
 }
 
 fn main() {
@@ -36,11 +39,14 @@ fn main() {
             parts.next().and_then(|s| s.parse().ok()).unwrap_or(1),
         );
         let samples = match kind {
-            "train" => training_case(side, batch, options.repeats),
-            "forward" => forward_case(side, batch, options.repeats),
+            "train" => training_case(side, batch, options.repeats, options.profile),
+            "forward" => forward_case(side, batch, options.repeats, options.profile),
             other => panic!("unknown case kind {other} (expected train or forward)"),
         };
         report(case, &samples);
+        if options.profile {
+            print_profile(case, &samples);
+        }
     }
 }
 
@@ -51,10 +57,12 @@ fn parse_options() -> Options {
             .split(',')
             .map(String::from)
             .collect(),
+        profile: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--profile" => options.profile = true,
             "--repeats" => options.repeats = args.next().and_then(|v| v.parse().ok()).unwrap_or(5),
             "--cases" => {
                 options.cases = args
@@ -78,7 +86,7 @@ fn pix2pix_generator(side: usize, device: &Device) -> Generator {
     Generator::new(&plan, GeneratorOptions::default(), &mut rng, device)
 }
 
-fn training_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
+fn training_case(side: usize, batch: usize, repeats: usize, profile: bool) -> Vec<f64> {
     let device = unet_nas::train::compute_device().autodiff();
     let (config, _) = PatchGanConfig::pix2pix(3, 3).fit_to(side);
     let mut rng = ChaCha8Rng::seed_from_u64(1);
@@ -100,7 +108,7 @@ fn training_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
     let input = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
     let target = Tensor::<4>::random(shape, Distribution::Uniform(-1.0, 1.0), &device);
 
-    timed(repeats, || {
+    timed(repeats, profile, || {
         let current = trainer.take().expect("trainer is put back every iteration");
         let (next, losses) = current.step(input.clone(), target.clone(), 2e-4, &mut rng);
         assert!(losses.is_finite());
@@ -108,7 +116,7 @@ fn training_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
     })
 }
 
-fn forward_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
+fn forward_case(side: usize, batch: usize, repeats: usize, profile: bool) -> Vec<f64> {
     let device = unet_nas::train::compute_device();
     let generator = pix2pix_generator(side, &device).valid();
     let input = Tensor::<4>::random(
@@ -117,17 +125,20 @@ fn forward_case(side: usize, batch: usize, repeats: usize) -> Vec<f64> {
         &device,
     );
 
-    timed(repeats, || {
+    timed(repeats, profile, || {
         let output = generator.forward(input.clone(), &mut Mode::Eval);
         // Reading one value waits for the computation to finish.
         let _ = output.slice([0..1, 0..1, 0..1, 0..1]).into_scalar::<f32>();
     })
 }
 
-fn timed(repeats: usize, mut work: impl FnMut()) -> Vec<f64> {
+/// Milliseconds of each of `repeats` runs of `work` after two warm-ups,
+/// with the operation profile counting the timed runs alone.
+fn timed(repeats: usize, profile: bool, mut work: impl FnMut()) -> Vec<f64> {
     for _ in 0..2 {
         work();
     }
+    unet_nas::profile::enable(profile);
     (0..repeats)
         .map(|_| {
             let started = Instant::now();
@@ -155,6 +166,53 @@ fn report(case: &str, samples: &[f64]) {
         "peak_rss_mb": peak_rss_mb(),
     });
     println!("{json}");
+}
+
+/// The profile of the timed runs as a Markdown table: milliseconds per
+/// iteration and share of the iteration for each operation, convolution
+/// gradients inside the backward passes, and what no phase covers.
+fn print_profile(case: &str, samples: &[f64]) {
+    use unet_nas::profile::{Phase, totals};
+
+    let totals = totals();
+    unet_nas::profile::enable(false);
+    let runs = samples.len().max(1) as f64;
+    let iteration: f64 = samples.iter().sum::<f64>() / runs;
+    let per_run = |seconds: f64| seconds * 1000.0 / runs;
+    let row = |label: &str, ms: f64| {
+        println!("| {label} | {ms:.1} | {:.1}% |", 100.0 * ms / iteration);
+    };
+
+    println!("\n{case}: {iteration:.1} ms per run (mean of {runs})\n");
+    println!("| operation | ms per run | share |\n|---|---:|---:|");
+    let mut covered = 0.0;
+    let mut gradients = 0.0;
+    for total in &totals {
+        let ms = per_run(total.seconds);
+        if total.phase.inside_backward() {
+            gradients += ms;
+        } else {
+            covered += ms;
+        }
+        if total.calls > 0 {
+            row(total.phase.label(), ms);
+        }
+    }
+    let backward = totals
+        .iter()
+        .find(|total| total.phase == Phase::Backward)
+        .map_or(0.0, |total| per_run(total.seconds));
+    if backward > 0.0 {
+        row(
+            "backward passes less convolution gradients",
+            backward - gradients,
+        );
+    }
+    row(
+        "everything else (graph, copies, allocation, reads)",
+        iteration - covered,
+    );
+    println!();
 }
 
 /// Peak resident memory of this process so far, from /proc (Linux).

@@ -15,7 +15,9 @@
 //! - [`translate`]: a trained generator applied to images of any size;
 //! - [`evaluate`]: image metrics, FCN-score, cost and latency of trained
 //!   generators;
-//! - [`report`]: a self-contained HTML page about a search.
+//! - [`report`]: a self-contained HTML page about a search;
+//! - [`profile`]: opt-in timing of training work by operation, for the
+//!   benchmark.
 //!
 //! ```
 //! use unet_nas::cost::Cost;
@@ -43,6 +45,7 @@ pub mod io;
 pub mod memory;
 pub mod model;
 pub mod plan;
+pub mod profile;
 pub mod report;
 pub mod search;
 pub mod seed;

@@ -12,6 +12,7 @@ use super::Mode;
 use super::conv;
 use super::init::{INIT_STD, kernel, normal, zero_bias};
 use super::norm::BatchNorm2d;
+use crate::profile::{self, Phase};
 
 /// LeakyReLU's negative slope in the discriminator.
 const LEAKY_SLOPE: f64 = 0.2;
@@ -143,7 +144,7 @@ impl PatchLayer {
             None => x,
         };
         if self.leaky {
-            leaky_relu(x, LEAKY_SLOPE)
+            profile::time(Phase::ActivationForward, || leaky_relu(x, LEAKY_SLOPE))
         } else {
             x
         }

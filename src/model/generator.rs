@@ -14,6 +14,7 @@ use super::conv;
 use super::init::{INIT_STD, kernel, normal, zero_bias};
 use super::norm::BatchNorm2d;
 use crate::plan::{Activation, Layer, LayerPlan, Output};
+use crate::profile::{self, Phase};
 
 /// LeakyReLU's negative slope in pix2pix's encoder.
 const LEAKY_SLOPE: f64 = 0.2;
@@ -106,7 +107,7 @@ impl Generator {
 
         for j in (0..depth).rev() {
             if let Some(skip) = skips[j].take() {
-                x = Tensor::cat(vec![skip, x], 1); // [batch, 2 * c[j], h, w]
+                x = profile::time(Phase::ConcatForward, || Tensor::cat(vec![skip, x], 1)); // [batch, 2 * c[j], h, w]
             }
             x = self.decoder[j].forward(x, mode);
         }
@@ -134,7 +135,7 @@ impl EncoderLayer {
 
     fn forward(&self, input: Tensor<4>, mode: &Mode) -> Tensor<4> {
         let x = if self.leaky {
-            leaky_relu(input, LEAKY_SLOPE)
+            profile::time(Phase::ActivationForward, || leaky_relu(input, LEAKY_SLOPE))
         } else {
             input
         };
@@ -174,16 +175,19 @@ impl DecoderLayer {
     }
 
     fn forward(&self, input: Tensor<4>, mode: &mut Mode) -> Tensor<4> {
-        let x = conv::conv_transpose2d(&self.conv, relu(input)); // [batch, out, 2h, 2w]
+        let x = profile::time(Phase::ActivationForward, || relu(input));
+        let x = conv::conv_transpose2d(&self.conv, x); // [batch, out, 2h, 2w]
         let x = match &self.norm {
             Some(norm) => norm.forward(x, mode),
             None => x,
         };
-        let x = if self.tanh { x.tanh() } else { x };
-        match mode {
-            Mode::Train { dropout_rng } if self.dropout => dropout_half(x, dropout_rng),
-            _ => x,
-        }
+        profile::time(Phase::ActivationForward, || {
+            let x = if self.tanh { x.tanh() } else { x };
+            match mode {
+                Mode::Train { dropout_rng } if self.dropout => dropout_half(x, dropout_rng),
+                _ => x,
+            }
+        })
     }
 }
 

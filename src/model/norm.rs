@@ -5,6 +5,7 @@ use burn::tensor::Tensor;
 use burn::tensor::module::{batch_norm, batch_norm_train};
 
 use super::Mode;
+use crate::profile::{self, Phase};
 
 /// PyTorch's default BatchNorm epsilon.
 pub const EPSILON: f64 = 1e-5;
@@ -46,11 +47,13 @@ impl BatchNorm2d {
 
     /// Normalises `input` (`[batch, channels, h, w]`, same shape out).
     pub fn forward(&self, input: Tensor<4>, mode: &Mode) -> Tensor<4> {
-        if mode.is_train() {
-            self.forward_train(input)
-        } else {
-            self.forward_eval(input)
-        }
+        profile::time(Phase::BatchNormForward, || {
+            if mode.is_train() {
+                self.forward_train(input)
+            } else {
+                self.forward_eval(input)
+            }
+        })
     }
 
     fn forward_eval(&self, input: Tensor<4>) -> Tensor<4> {

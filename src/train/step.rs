@@ -15,6 +15,7 @@ use super::loss::{GanMode, l1};
 use super::streams;
 use crate::data::{BatchLoader, DataError, Order, PairSet, Preprocess};
 use crate::model::{Generator, Mode, PatchGan};
+use crate::profile::{self, Phase};
 use crate::seed::stream;
 
 /// What the generator is trained to minimise.
@@ -158,15 +159,26 @@ impl Pix2Pix {
         mode: &Mode,
     ) -> (Self, f64, f64) {
         let gan = self.objective.gan_mode;
-        let fake_pair = Tensor::cat(vec![input.clone(), fake.clone().detach()], 1);
-        let real_pair = Tensor::cat(vec![input.clone(), target.clone()], 1);
-        let loss_fake = gan.loss(self.discriminator.forward(fake_pair, mode), false);
-        let loss_real = gan.loss(self.discriminator.forward(real_pair, mode), true);
+        let (fake_pair, real_pair) = profile::time(Phase::ConcatForward, || {
+            let fake_pair = Tensor::cat(vec![input.clone(), fake.clone().detach()], 1);
+            (
+                fake_pair,
+                Tensor::cat(vec![input.clone(), target.clone()], 1),
+            )
+        });
+        let logits_fake = self.discriminator.forward(fake_pair, mode);
+        let logits_real = self.discriminator.forward(real_pair, mode);
+        let (loss_fake, loss_real) = profile::time(Phase::LossForward, || {
+            (gan.loss(logits_fake, false), gan.loss(logits_real, true))
+        });
         let (d_real, d_fake) = (scalar(&loss_real), scalar(&loss_fake));
 
         let loss = (loss_fake + loss_real) * 0.5;
-        let gradients = GradientsParams::from_grads(loss.backward(), &self.discriminator);
-        self.discriminator = self.optimizer_d.step(lr, self.discriminator, gradients);
+        let gradients = profile::time(Phase::Backward, || loss.backward());
+        let gradients = GradientsParams::from_grads(gradients, &self.discriminator);
+        self.discriminator = profile::time(Phase::OptimizerStep, || {
+            self.optimizer_d.step(lr, self.discriminator, gradients)
+        });
         (self, d_real, d_fake)
     }
 
@@ -186,17 +198,21 @@ impl Pix2Pix {
         mode: &Mode,
     ) -> (Self, f64, f64) {
         let frozen = self.discriminator.clone().no_grad();
-        let fake_pair = Tensor::cat(vec![input, fake.clone()], 1);
-        let loss_gan = self
-            .objective
-            .gan_mode
-            .loss(frozen.forward(fake_pair, mode), true);
-        let loss_l1 = l1(fake, target) * self.objective.lambda_l1;
+        let fake_pair = profile::time(Phase::ConcatForward, || {
+            Tensor::cat(vec![input, fake.clone()], 1)
+        });
+        let logits = frozen.forward(fake_pair, mode);
+        let (loss_gan, loss_l1) = profile::time(Phase::LossForward, || {
+            let loss_gan = self.objective.gan_mode.loss(logits, true);
+            (loss_gan, l1(fake, target) * self.objective.lambda_l1)
+        });
         let (g_gan, g_l1) = (scalar(&loss_gan), scalar(&loss_l1));
 
-        let mut gradients = (loss_gan + loss_l1).backward();
+        let mut gradients = profile::time(Phase::Backward, || (loss_gan + loss_l1).backward());
         let gradients = GradientsParams::from_module(&mut gradients, &self.generator);
-        self.generator = self.optimizer_g.step(lr, self.generator, gradients);
+        self.generator = profile::time(Phase::OptimizerStep, || {
+            self.optimizer_g.step(lr, self.generator, gradients)
+        });
         (self, g_gan, g_l1)
     }
 }

@@ -27,6 +27,7 @@ use burn::nn::conv::{Conv2d, ConvTranspose2d};
 use burn::tensor::Tensor;
 
 use self::flex::Geometry;
+use crate::profile::{self, Phase};
 
 /// Unbiased 2-D convolutions and their gradients, which a backend may
 /// compute its own way.
@@ -166,12 +167,14 @@ impl Convolutions for Flex {
         weight: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        let geometry =
-            conv_geometry(&weight, &options).filter(|g| g.output_size(spatial_size(&x)).is_some());
-        match geometry.and_then(|geometry| flex::convolve(&x, &weight, geometry)) {
-            Some(output) => output,
-            None => Self::conv2d(x, weight, None, options),
-        }
+        profile::time(Phase::Conv2dForward, || {
+            let geometry = conv_geometry(&weight, &options)
+                .filter(|g| g.output_size(spatial_size(&x)).is_some());
+            match geometry.and_then(|geometry| flex::convolve(&x, &weight, geometry)) {
+                Some(output) => output,
+                None => Self::conv2d(x, weight, None, options),
+            }
+        })
     }
 
     fn conv2d_input_gradient(
@@ -180,14 +183,17 @@ impl Convolutions for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        // dX is the adjoint of the convolution applied to dY.
-        let size = spatial_size(&x);
-        let gradient = conv_geometry(&weight, &options)
-            .and_then(|geometry| flex::convolve_transposed(&output_grad, &weight, geometry, size));
-        match gradient {
-            Some(gradient) => gradient,
-            None => Self::conv2d_x_backward(x, weight, output_grad, options),
-        }
+        profile::time(Phase::Conv2dInputGradient, || {
+            // dX is the adjoint of the convolution applied to dY.
+            let size = spatial_size(&x);
+            let gradient = conv_geometry(&weight, &options).and_then(|geometry| {
+                flex::convolve_transposed(&output_grad, &weight, geometry, size)
+            });
+            match gradient {
+                Some(gradient) => gradient,
+                None => Self::conv2d_x_backward(x, weight, output_grad, options),
+            }
+        })
     }
 
     fn conv2d_weight_gradient(
@@ -196,13 +202,15 @@ impl Convolutions for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvOptions<2>,
     ) -> FloatTensor<Self> {
-        // dW[o, i, ky, kx] correlates the output gradient with the input.
-        let gradient = conv_geometry(&weight, &options)
-            .and_then(|geometry| flex::correlate(&output_grad, &x, geometry));
-        match gradient {
-            Some(gradient) => gradient,
-            None => Self::conv2d_weight_backward(x, weight, output_grad, options),
-        }
+        profile::time(Phase::Conv2dWeightGradient, || {
+            // dW[o, i, ky, kx] correlates the output gradient with the input.
+            let gradient = conv_geometry(&weight, &options)
+                .and_then(|geometry| flex::correlate(&output_grad, &x, geometry));
+            match gradient {
+                Some(gradient) => gradient,
+                None => Self::conv2d_weight_backward(x, weight, output_grad, options),
+            }
+        })
     }
 
     fn conv_transpose2d_unbiased(
@@ -210,14 +218,16 @@ impl Convolutions for Flex {
         weight: FloatTensor<Self>,
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Self> {
-        let output = transposed_geometry(&weight, &options).and_then(|geometry| {
-            let size = transposed_output_size(spatial_size(&x), geometry, &options)?;
-            flex::convolve_transposed(&x, &weight, geometry, size)
-        });
-        match output {
-            Some(output) => output,
-            None => Self::conv_transpose2d(x, weight, None, options),
-        }
+        profile::time(Phase::ConvTranspose2dForward, || {
+            let output = transposed_geometry(&weight, &options).and_then(|geometry| {
+                let size = transposed_output_size(spatial_size(&x), geometry, &options)?;
+                flex::convolve_transposed(&x, &weight, geometry, size)
+            });
+            match output {
+                Some(output) => output,
+                None => Self::conv_transpose2d(x, weight, None, options),
+            }
+        })
     }
 
     fn conv_transpose2d_input_gradient(
@@ -225,14 +235,16 @@ impl Convolutions for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Self> {
-        // dX is the convolution (the adjoint of the adjoint) of dY.
-        let gradient = transposed_geometry(&weight, &options)
-            .filter(|g| g.output_size(spatial_size(&output_grad)).is_some())
-            .and_then(|geometry| flex::convolve(&output_grad, &weight, geometry));
-        match gradient {
-            Some(gradient) => gradient,
-            None => Self::conv_transpose2d_x_backward(weight, output_grad, options),
-        }
+        profile::time(Phase::ConvTranspose2dInputGradient, || {
+            // dX is the convolution (the adjoint of the adjoint) of dY.
+            let gradient = transposed_geometry(&weight, &options)
+                .filter(|g| g.output_size(spatial_size(&output_grad)).is_some())
+                .and_then(|geometry| flex::convolve(&output_grad, &weight, geometry));
+            match gradient {
+                Some(gradient) => gradient,
+                None => Self::conv_transpose2d_x_backward(weight, output_grad, options),
+            }
+        })
     }
 
     fn conv_transpose2d_weight_gradient(
@@ -241,13 +253,15 @@ impl Convolutions for Flex {
         output_grad: FloatTensor<Self>,
         options: ConvTransposeOptions<2>,
     ) -> FloatTensor<Self> {
-        // dW[i, o, ky, kx] correlates the input with the output gradient.
-        let gradient = transposed_geometry(&weight, &options)
-            .and_then(|geometry| flex::correlate(&x, &output_grad, geometry));
-        match gradient {
-            Some(gradient) => gradient,
-            None => Self::conv_transpose2d_weight_backward(x, weight, output_grad, options),
-        }
+        profile::time(Phase::ConvTranspose2dWeightGradient, || {
+            // dW[i, o, ky, kx] correlates the input with the output gradient.
+            let gradient = transposed_geometry(&weight, &options)
+                .and_then(|geometry| flex::correlate(&x, &output_grad, geometry));
+            match gradient {
+                Some(gradient) => gradient,
+                None => Self::conv_transpose2d_weight_backward(x, weight, output_grad, options),
+            }
+        })
     }
 }
 
