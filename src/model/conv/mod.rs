@@ -368,43 +368,18 @@ mod tests {
 
             let ours = conv2d(&layer, x.clone());
             let reference = layer.forward(x.clone());
-            let weights = random(ours.dims(), &device);
-            let grads_ours = (ours.clone() * weights.clone()).sum().backward();
-            let grads_reference = (reference.clone() * weights).sum().backward();
 
-            let case = (stride, padding, bias, batch);
-            assert!(
-                relative_difference(ours, reference) < 1e-5,
-                "{case:?}: values"
+            let parameters = Parameters {
+                x,
+                weight: layer.weight.val(),
+                bias: layer.bias.as_ref().map(|b| b.val()),
+            };
+            assert_same_values_and_gradients(
+                ours,
+                reference,
+                parameters,
+                (stride, padding, bias, batch),
             );
-            let weight = layer.weight.val();
-            let difference = relative_difference(
-                weight.grad(&grads_ours).unwrap(),
-                weight.grad(&grads_reference).unwrap(),
-            );
-            assert!(
-                difference < 1e-5,
-                "{case:?}: weight gradient off by {difference}"
-            );
-            let difference = relative_difference(
-                x.grad(&grads_ours).unwrap(),
-                x.grad(&grads_reference).unwrap(),
-            );
-            assert!(
-                difference < 1e-5,
-                "{case:?}: input gradient off by {difference}"
-            );
-            if let Some(bias) = &layer.bias {
-                let bias = bias.val();
-                let difference = relative_difference(
-                    bias.grad(&grads_ours).unwrap(),
-                    bias.grad(&grads_reference).unwrap(),
-                );
-                assert!(
-                    difference < 1e-5,
-                    "{case:?}: bias gradient off by {difference}"
-                );
-            }
         }
     }
 
@@ -421,43 +396,68 @@ mod tests {
 
             let ours = conv_transpose2d(&layer, x.clone());
             let reference = layer.forward(x.clone());
-            let weights = random(ours.dims(), &device);
-            let grads_ours = (ours.clone() * weights.clone()).sum().backward();
-            let grads_reference = (reference.clone() * weights).sum().backward();
 
-            let case = (stride, padding, bias, batch);
-            assert!(
-                relative_difference(ours, reference) < 1e-5,
-                "{case:?}: values"
+            let parameters = Parameters {
+                x,
+                weight: layer.weight.val(),
+                bias: layer.bias.as_ref().map(|b| b.val()),
+            };
+            assert_same_values_and_gradients(
+                ours,
+                reference,
+                parameters,
+                (stride, padding, bias, batch),
             );
-            let weight = layer.weight.val();
+        }
+    }
+
+    /// The tensors whose gradients are compared.
+    struct Parameters {
+        x: Tensor<4>,
+        weight: Tensor<4>,
+        bias: Option<Tensor<1>>,
+    }
+
+    /// Asserts that `ours` and `reference` agree in value and in the
+    /// gradients of a random weighted sum with respect to input, weight
+    /// and bias, to float32 rounding.
+    fn assert_same_values_and_gradients(
+        ours: Tensor<4>,
+        reference: Tensor<4>,
+        parameters: Parameters,
+        case: impl std::fmt::Debug,
+    ) {
+        let weights = random(ours.dims(), &ours.device());
+        let grads_ours = (ours.clone() * weights.clone()).sum().backward();
+        let grads_reference = (reference.clone() * weights).sum().backward();
+
+        assert!(
+            relative_difference(ours, reference) < 1e-5,
+            "{case:?}: values"
+        );
+        let Parameters { x, weight, bias } = parameters;
+        let mut compared = vec![("input", x.grad(&grads_ours), x.grad(&grads_reference))];
+        compared.push((
+            "weight",
+            weight.grad(&grads_ours),
+            weight.grad(&grads_reference),
+        ));
+        for (name, ours, reference) in compared {
+            let difference = relative_difference(ours.unwrap(), reference.unwrap());
+            assert!(
+                difference < 1e-5,
+                "{case:?}: {name} gradient off by {difference}"
+            );
+        }
+        if let Some(bias) = bias {
             let difference = relative_difference(
-                weight.grad(&grads_ours).unwrap(),
-                weight.grad(&grads_reference).unwrap(),
+                bias.grad(&grads_ours).unwrap(),
+                bias.grad(&grads_reference).unwrap(),
             );
             assert!(
                 difference < 1e-5,
-                "{case:?}: weight gradient off by {difference}"
+                "{case:?}: bias gradient off by {difference}"
             );
-            let difference = relative_difference(
-                x.grad(&grads_ours).unwrap(),
-                x.grad(&grads_reference).unwrap(),
-            );
-            assert!(
-                difference < 1e-5,
-                "{case:?}: input gradient off by {difference}"
-            );
-            if let Some(bias) = &layer.bias {
-                let bias = bias.val();
-                let difference = relative_difference(
-                    bias.grad(&grads_ours).unwrap(),
-                    bias.grad(&grads_reference).unwrap(),
-                );
-                assert!(
-                    difference < 1e-5,
-                    "{case:?}: bias gradient off by {difference}"
-                );
-            }
         }
     }
 }
