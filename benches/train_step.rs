@@ -157,7 +157,7 @@ fn report(case: &str, samples: &[f64]) {
         (sorted[sorted.len() / 2 - 1] + sorted[sorted.len() / 2]) / 2.0
     };
     let json = serde_json::json!({
-        "framework": "unet-nas (burn flex)",
+        "framework": format!("unet-nas (burn {})", backend_name()),
         "case": case,
         "threads": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
         "median_ms": median,
@@ -166,6 +166,17 @@ fn report(case: &str, samples: &[f64]) {
         "peak_rss_mb": peak_rss_mb(),
     });
     println!("{json}");
+}
+
+/// The backend the cases ran on: `flex`, or what `BURN_DEVICE` chose in
+/// a build with other backends.
+fn backend_name() -> String {
+    let device = format!("{:?}", unet_nas::train::compute_device());
+    match device.split('(').next().unwrap_or_default() {
+        "Flex" => "flex".to_string(),
+        "LibTorch" => format!("tch, LibTorch {device}"),
+        _ => device,
+    }
 }
 
 /// The profile of the timed runs as a Markdown table: milliseconds per

@@ -30,6 +30,8 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::{DType, TensorData};
 use rayon::prelude::*;
 
+mod narrow;
+
 /// How a kernel's taps line up with the image they read or write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Geometry {
@@ -438,13 +440,23 @@ impl<'a> Destination<'a> {
 
 /// `dst [m, n] (+)= lhs [m, k] x rhs [k, n]`: overwrites unless
 /// `accumulate`. Products big enough to share run on every thread of the
-/// current rayon pool (so one per job in a parallel search).
-fn product(dst: Destination, lhs: Operand, rhs: Operand, [m, n, k]: [usize; 3], accumulate: bool) {
+/// current rayon pool (so one per job in a parallel search); narrow ones
+/// with a large kernel take [`narrow::product`].
+fn product(
+    mut dst: Destination,
+    lhs: Operand,
+    rhs: Operand,
+    [m, n, k]: [usize; 3],
+    accumulate: bool,
+) {
     let written = Operand::new(dst.data, dst.strides);
     assert!(
         written.fits([m, n]) && lhs.fits([m, k]) && rhs.fits([k, n]),
         "matrix product operands outside their buffers"
     );
+    if narrow::product(&mut dst, &lhs, &rhs, [m, n, k], accumulate) {
+        return;
+    }
     let parallelism = if m * n * k >= 1 << 16 {
         gemm::Parallelism::Rayon(0)
     } else {
@@ -538,7 +550,7 @@ mod tests {
     /// image side, position side, kernel, stride, padding, dilation: the
     /// pix2pix layers (4x4, stride 2, padding 1) and odd ones.
     type Case = [usize; 9];
-    const CASES: [Case; 7] = [
+    const CASES: [Case; 8] = [
         [1, 2, 3, 8, 4, 4, 2, 1, 1],
         [2, 3, 4, 9, 4, 4, 2, 1, 1],
         [3, 5, 2, 6, 6, 3, 1, 1, 1],
@@ -546,6 +558,9 @@ mod tests {
         [2, 2, 3, 9, 5, 3, 1, 0, 2],
         [1, 3, 2, 5, 7, 4, 1, 2, 1],
         [2, 4, 3, 2, 1, 4, 2, 1, 1],
+        // A deep layer: a kernel large and a product narrow enough for the
+        // `narrow` path, both layouts.
+        [2, 128, 128, 4, 2, 4, 2, 1, 1],
     ];
 
     fn geometry(k: usize, s: usize, p: usize, d: usize) -> Geometry {

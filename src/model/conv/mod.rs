@@ -16,6 +16,10 @@
 //! both gradients through the extension. Setting [`BURN_CONVOLUTIONS`]
 //! takes burn's own kernels everywhere, for comparison.
 
+// burn 0.22 marks its LibTorch backend deprecated, yet it is the only way to
+// train on LibTorch, which the optional `tch` feature offers.
+#![cfg_attr(feature = "tch", allow(deprecated))]
+
 mod autodiff;
 mod flex;
 
