@@ -172,10 +172,12 @@ fn report(case: &str, samples: &[f64]) {
 /// a build with other backends.
 fn backend_name() -> String {
     let device = format!("{:?}", unet_nas::train::compute_device());
-    match device.split('(').next().unwrap_or_default() {
-        "Flex" => "flex".to_string(),
-        "LibTorch" => format!("tch, LibTorch {device}"),
-        _ => device,
+    if device.contains("Flex") {
+        "flex".to_string()
+    } else if device.contains("LibTorch") {
+        "tch, LibTorch".to_string()
+    } else {
+        device
     }
 }
 

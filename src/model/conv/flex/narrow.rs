@@ -21,9 +21,9 @@ use rayon::prelude::*;
 use super::{Destination, Operand};
 
 /// Products with at most this many columns take this path. Measured on
-/// the deep layers' shapes, it took a half to a third of `gemm`'s time at 1
-/// to 8 columns, and more than `gemm` at 16, where the products stop being
-/// bound by reading the kernel.
+/// the deep layers' shapes, it took 35-65% of `gemm`'s time at 1 to 8
+/// columns and 110-150% at 16, where the products stop being bound by
+/// reading the kernel.
 pub(super) const MAX_COLUMNS: usize = 8;
 
 /// Left operands smaller than this (in elements) stay with `gemm`, whose
@@ -205,8 +205,8 @@ fn dot_block(rows: [&[f32]; ROWS], columns: [&[f32]; COLUMNS]) -> [[f32; COLUMNS
 
 /// The whole output as `[n, m]`, summed over `depth` only: each row `t`
 /// of `lhs^T` (the contiguous `lhs[.., t]`) times `scales[t, j]` added
-/// into column `j`. Whole rows keep the reads sequential, which a split
-/// by output rows (a short piece of every row) would not.
+/// into column `j`. Splitting by depth rather than by output rows keeps
+/// each task's reads to whole rows, which the prefetcher follows.
 fn scaled_sums(
     lhs: &Operand,
     scales: &[f32],
@@ -232,12 +232,13 @@ fn scaled_sums_avx2(
     scaled_sums_body(lhs, scales, depth, [m, n])
 }
 
-/// Output elements per tile: four source tiles and every column's tile
-/// (16 KB for 16 columns) stay in the first-level cache together.
-const TILE: usize = 256;
+/// Accumulator elements per tile (16 KB), which stay in the first-level
+/// cache while every source row of the piece passes through them.
+const TILE_ELEMENTS: usize = 4096;
 
-/// Four source rows at a time are added into each column, a tile at a
-/// time, so that each accumulator load feeds four multiply-adds.
+/// A tile of the output at a time, in the first-level cache, while each
+/// source row's matching slice passes once; four rows at a time, so each
+/// accumulator load feeds four multiply-adds.
 #[inline(always)]
 fn scaled_sums_body(
     lhs: &Operand,
@@ -246,29 +247,30 @@ fn scaled_sums_body(
     [m, n]: [usize; 2],
 ) -> Vec<f32> {
     let mut out = vec![0.0f32; n * m];
-    let source = |t: usize| &lhs.data[t * lhs.strides[1]..][..m];
+    let tile_width = (TILE_ELEMENTS / n).max(LANES);
     let quads = depth.start + (depth.len() / 4) * 4;
 
-    for t in (depth.start..quads).step_by(4) {
-        let sources: [&[f32]; 4] = std::array::from_fn(|q| source(t + q));
-        for tile in (0..m).step_by(TILE) {
-            let tile = tile..(tile + TILE).min(m);
+    for start in (0..m).step_by(tile_width) {
+        let tile = start..(start + tile_width).min(m);
+        let source = |t: usize| &lhs.data[t * lhs.strides[1]..][tile.clone()];
+        for t in (depth.start..quads).step_by(4) {
+            let sources: [&[f32]; 4] = std::array::from_fn(|q| source(t + q));
             for (j, column) in out.chunks_exact_mut(m).enumerate() {
                 let s: [f32; 4] = std::array::from_fn(|q| scales[(t + q) * n + j]);
                 let y = &mut column[tile.clone()];
                 // Slices of one length, so the loop runs without bounds checks.
-                let w = sources.map(|source| &source[tile.clone()][..y.len()]);
+                let w = sources.map(|source| &source[..y.len()]);
                 for i in 0..y.len() {
                     y[i] += s[0] * w[0][i] + s[1] * w[1][i] + s[2] * w[2][i] + s[3] * w[3][i];
                 }
             }
         }
-    }
-    for t in quads..depth.end {
-        for (j, column) in out.chunks_exact_mut(m).enumerate() {
-            let s = scales[t * n + j];
-            for (y, w) in column.iter_mut().zip(source(t)) {
-                *y += s * w;
+        for t in quads..depth.end {
+            for (j, column) in out.chunks_exact_mut(m).enumerate() {
+                let s = scales[t * n + j];
+                for (y, w) in column[tile.clone()].iter_mut().zip(source(t)) {
+                    *y += s * w;
+                }
             }
         }
     }
