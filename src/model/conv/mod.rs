@@ -370,20 +370,11 @@ mod tests {
                 .init(&device);
             let x = random([batch, 3, 12, 12], &device).require_grad();
 
-            let ours = conv2d(&layer, x.clone());
-            let reference = layer.forward(x.clone());
+            let outputs = [conv2d(&layer, x.clone()), layer.forward(x.clone())];
 
-            let parameters = Parameters {
-                x,
-                weight: layer.weight.val(),
-                bias: layer.bias.as_ref().map(|b| b.val()),
-            };
-            assert_same_values_and_gradients(
-                ours,
-                reference,
-                parameters,
-                (stride, padding, bias, batch),
-            );
+            let bias_value = layer.bias.as_ref().map(|b| b.val());
+            let case = (stride, padding, bias, batch);
+            assert_same_values_and_gradients(outputs, [x, layer.weight.val()], bias_value, case);
         }
     }
 
@@ -398,37 +389,24 @@ mod tests {
                 .init(&device);
             let x = random([batch, 4, 6, 6], &device).require_grad();
 
-            let ours = conv_transpose2d(&layer, x.clone());
-            let reference = layer.forward(x.clone());
+            let outputs = [
+                conv_transpose2d(&layer, x.clone()),
+                layer.forward(x.clone()),
+            ];
 
-            let parameters = Parameters {
-                x,
-                weight: layer.weight.val(),
-                bias: layer.bias.as_ref().map(|b| b.val()),
-            };
-            assert_same_values_and_gradients(
-                ours,
-                reference,
-                parameters,
-                (stride, padding, bias, batch),
-            );
+            let bias_value = layer.bias.as_ref().map(|b| b.val());
+            let case = (stride, padding, bias, batch);
+            assert_same_values_and_gradients(outputs, [x, layer.weight.val()], bias_value, case);
         }
-    }
-
-    /// The tensors whose gradients are compared.
-    struct Parameters {
-        x: Tensor<4>,
-        weight: Tensor<4>,
-        bias: Option<Tensor<1>>,
     }
 
     /// Asserts that `ours` and `reference` agree in value and in the
     /// gradients of a random weighted sum with respect to input, weight
     /// and bias, to float32 rounding.
     fn assert_same_values_and_gradients(
-        ours: Tensor<4>,
-        reference: Tensor<4>,
-        parameters: Parameters,
+        [ours, reference]: [Tensor<4>; 2],
+        [x, weight]: [Tensor<4>; 2],
+        bias: Option<Tensor<1>>,
         case: impl std::fmt::Debug,
     ) {
         let weights = random(ours.dims(), &ours.device());
@@ -439,15 +417,11 @@ mod tests {
             relative_difference(ours, reference) < 1e-5,
             "{case:?}: values"
         );
-        let Parameters { x, weight, bias } = parameters;
-        let mut compared = vec![("input", x.grad(&grads_ours), x.grad(&grads_reference))];
-        compared.push((
-            "weight",
-            weight.grad(&grads_ours),
-            weight.grad(&grads_reference),
-        ));
-        for (name, ours, reference) in compared {
-            let difference = relative_difference(ours.unwrap(), reference.unwrap());
+        for (name, tensor) in [("input", x), ("weight", weight)] {
+            let difference = relative_difference(
+                tensor.grad(&grads_ours).unwrap(),
+                tensor.grad(&grads_reference).unwrap(),
+            );
             assert!(
                 difference < 1e-5,
                 "{case:?}: {name} gradient off by {difference}"

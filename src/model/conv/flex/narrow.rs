@@ -56,7 +56,10 @@ pub(super) fn product(
             .into_par_iter()
             .map(|block| {
                 let rows = block * rows_per_task..((block + 1) * rows_per_task).min(m);
-                dot_rows(lhs, &columns, rows, [n, k])
+                vectorised(
+                    #[inline(always)]
+                    || dot_rows(lhs, &columns, rows, [n, k]),
+                )
             })
             .collect();
         write_blocks(dst, &blocks, rows_per_task, [m, n], accumulate);
@@ -67,7 +70,10 @@ pub(super) fn product(
             .into_par_iter()
             .map(|piece| {
                 let depth = piece * depth_per_task..((piece + 1) * depth_per_task).min(k);
-                scaled_sums(lhs, &scales, depth, [m, n])
+                vectorised(
+                    #[inline(always)]
+                    || scaled_sums(lhs, &scales, depth, [m, n]),
+                )
             })
             .collect();
         write_blocks(dst, &[sum(partials)], m, [m, n], accumulate);
@@ -100,36 +106,11 @@ fn rows_of(rhs: &Operand, [k, n]: [usize; 2]) -> Vec<f32> {
 }
 
 /// Output rows `rows` as `[n, rows.len()]`, each entry the dot product of
-/// a row of `lhs` (contiguous) with a column.
-fn dot_rows(
-    lhs: &Operand,
-    columns: &[f32],
-    rows: std::ops::Range<usize>,
-    [n, k]: [usize; 2],
-) -> Vec<f32> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
-        return unsafe { dot_rows_avx2(lhs, columns, rows, [n, k]) };
-    }
-    dot_rows_body(lhs, columns, rows, [n, k])
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn dot_rows_avx2(
-    lhs: &Operand,
-    columns: &[f32],
-    rows: std::ops::Range<usize>,
-    [n, k]: [usize; 2],
-) -> Vec<f32> {
-    dot_rows_body(lhs, columns, rows, [n, k])
-}
-
-/// Rows meet columns two by four, so that each load feeds several
-/// multiply-adds; a short last pair or group repeats its last member.
+/// a row of `lhs` (contiguous) with a column. Rows meet columns two by
+/// four, so that each load feeds several multiply-adds; a short last pair
+/// or group repeats its last member.
 #[inline(always)]
-fn dot_rows_body(
+fn dot_rows(
     lhs: &Operand,
     columns: &[f32],
     rows: std::ops::Range<usize>,
@@ -203,44 +184,20 @@ fn dot_block(rows: [&[f32]; ROWS], columns: [&[f32]; COLUMNS]) -> [[f32; COLUMNS
     sums
 }
 
-/// The whole output as `[n, m]`, summed over `depth` only: each row `t`
-/// of `lhs^T` (the contiguous `lhs[.., t]`) times `scales[t, j]` added
-/// into column `j`. Splitting by depth rather than by output rows keeps
-/// each task's reads to whole rows, which the prefetcher follows.
-fn scaled_sums(
-    lhs: &Operand,
-    scales: &[f32],
-    depth: std::ops::Range<usize>,
-    [m, n]: [usize; 2],
-) -> Vec<f32> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2, checked just above.
-        return unsafe { scaled_sums_avx2(lhs, scales, depth, [m, n]) };
-    }
-    scaled_sums_body(lhs, scales, depth, [m, n])
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn scaled_sums_avx2(
-    lhs: &Operand,
-    scales: &[f32],
-    depth: std::ops::Range<usize>,
-    [m, n]: [usize; 2],
-) -> Vec<f32> {
-    scaled_sums_body(lhs, scales, depth, [m, n])
-}
-
 /// Accumulator elements per tile (16 KB), which stay in the first-level
 /// cache while every source row of the piece passes through them.
 const TILE_ELEMENTS: usize = 4096;
 
+/// The whole output as `[n, m]`, summed over `depth` only: each row `t`
+/// of `lhs^T` (the contiguous `lhs[.., t]`) times `scales[t, j]` added
+/// into column `j`. Splitting by depth rather than by output rows keeps
+/// each task's reads to whole rows, which the prefetcher follows.
+///
 /// A tile of the output at a time, in the first-level cache, while each
 /// source row's matching slice passes once; four rows at a time, so each
 /// accumulator load feeds four multiply-adds.
 #[inline(always)]
-fn scaled_sums_body(
+fn scaled_sums(
     lhs: &Operand,
     scales: &[f32],
     depth: std::ops::Range<usize>,
@@ -275,6 +232,23 @@ fn scaled_sums_body(
         }
     }
     out
+}
+
+/// Runs `kernel` compiled for AVX2 where the processor has it (the build
+/// targets baseline x86-64, whose vectors are half as wide), inlined into
+/// a function that enables the feature; elsewhere as built.
+#[inline(always)]
+fn vectorised<R>(kernel: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn with_avx2<R>(kernel: impl FnOnce() -> R) -> R {
+            kernel()
+        }
+        // SAFETY: the processor has AVX2, checked just above.
+        return unsafe { with_avx2(kernel) };
+    }
+    kernel()
 }
 
 /// The partial sums added in a fixed order, so results do not depend on
