@@ -51,36 +51,40 @@ pub(super) fn product(
     }
     if lhs.strides[1] == 1 {
         let columns = columns_of(rhs, [k, n]);
-        let rows_per_task = m.div_ceil(TASKS);
-        let blocks: Vec<Vec<f32>> = (0..m.div_ceil(rows_per_task))
-            .into_par_iter()
-            .map(|block| {
-                let rows = block * rows_per_task..((block + 1) * rows_per_task).min(m);
-                vectorised(
-                    #[inline(always)]
-                    || dot_rows(lhs, &columns, rows, [n, k]),
-                )
-            })
-            .collect();
+        let (rows_per_task, blocks) = in_pieces(m, |rows| {
+            vectorised(
+                #[inline(always)]
+                || dot_rows(lhs, &columns, rows, [n, k]),
+            )
+        });
         write_blocks(dst, &blocks, rows_per_task, [m, n], accumulate);
     } else if lhs.strides[0] == 1 {
         let scales = rows_of(rhs, [k, n]);
-        let depth_per_task = k.div_ceil(TASKS);
-        let partials: Vec<Vec<f32>> = (0..k.div_ceil(depth_per_task))
-            .into_par_iter()
-            .map(|piece| {
-                let depth = piece * depth_per_task..((piece + 1) * depth_per_task).min(k);
-                vectorised(
-                    #[inline(always)]
-                    || scaled_sums(lhs, &scales, depth, [m, n]),
-                )
-            })
-            .collect();
+        let (_, partials) = in_pieces(k, |depth| {
+            vectorised(
+                #[inline(always)]
+                || scaled_sums(lhs, &scales, depth, [m, n]),
+            )
+        });
         write_blocks(dst, &[sum(partials)], m, [m, n], accumulate);
     } else {
         return false;
     }
     true
+}
+
+/// `work` on each of the [`TASKS`] pieces `0..len` is cut into, in
+/// parallel, with the results in order and the length of a piece.
+fn in_pieces(
+    len: usize,
+    work: impl Fn(std::ops::Range<usize>) -> Vec<f32> + Sync,
+) -> (usize, Vec<Vec<f32>>) {
+    let per_piece = len.div_ceil(TASKS).max(1);
+    let results = (0..len.div_ceil(per_piece))
+        .into_par_iter()
+        .map(|piece| work(piece * per_piece..((piece + 1) * per_piece).min(len)))
+        .collect();
+    (per_piece, results)
 }
 
 /// `rhs [k, n]` as `n` contiguous columns of `k`.
