@@ -9,6 +9,14 @@ use unet_nas::genome::Genome;
 use unet_nas::model::named_tensors;
 use unet_nas::train::{FusedAdam, GanMode, Objective, Pix2Pix, TrainConfig};
 
+/// burn's Adam with the settings every test gives the fused one.
+fn burns_adam() -> AdamConfig {
+    AdamConfig::new()
+        .with_beta_1(0.5)
+        .with_beta_2(0.999)
+        .with_epsilon(1e-8)
+}
+
 fn trainer(fused: bool, device: &Device) -> Pix2Pix {
     let genome: Genome = "16-32-32-32:101".parse().unwrap();
     let config = TrainConfig::new(
@@ -22,11 +30,7 @@ fn trainer(fused: bool, device: &Device) -> Pix2Pix {
         if fused {
             FusedAdam::new(0.5, 0.999, 1e-8).into_module_optimizer()
         } else {
-            AdamConfig::new()
-                .with_beta_1(0.5)
-                .with_beta_2(0.999)
-                .with_epsilon(1e-8)
-                .init()
+            burns_adam().init()
         }
     };
     trainer.optimizer_g = build();
@@ -91,11 +95,7 @@ fn the_fallback_path_matches_burns_adam() {
     let parameter =
         Tensor::<2>::random(shape, Distribution::Normal(0.0, 1.0), &device).cast(DType::F64);
     let ours = FusedAdam::new(0.5, 0.999, 1e-8);
-    let burns = AdamConfig::new()
-        .with_beta_1(0.5)
-        .with_beta_2(0.999)
-        .with_epsilon(1e-8)
-        .build();
+    let burns = burns_adam().build();
     let (mut a, mut b) = (parameter.clone(), parameter);
     let (mut state_a, mut state_b) = (None, None);
 
@@ -120,11 +120,7 @@ fn transposed_gradients_match_burns_adam_bit_for_bit() {
     let shape = [6, 5, 4, 4];
     let parameter = Tensor::<4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let ours = FusedAdam::new(0.5, 0.999, 1e-8);
-    let burns = AdamConfig::new()
-        .with_beta_1(0.5)
-        .with_beta_2(0.999)
-        .with_epsilon(1e-8)
-        .build();
+    let burns = burns_adam().build();
     let (mut a, mut b) = (parameter.clone(), parameter.clone());
     let (mut state_a, mut state_b) = (None, None);
 

@@ -160,11 +160,9 @@ impl Pix2Pix {
     ) -> (Self, f64, f64) {
         let gan = self.objective.gan_mode;
         let (fake_pair, real_pair) = profile::time(Phase::ConcatForward, || {
-            let fake_pair = Tensor::cat(vec![input.clone(), fake.clone().detach()], 1);
-            (
-                fake_pair,
-                Tensor::cat(vec![input.clone(), target.clone()], 1),
-            )
+            let fake_pair = vec![input.clone(), fake.clone().detach()];
+            let real_pair = vec![input.clone(), target.clone()];
+            (Tensor::cat(fake_pair, 1), Tensor::cat(real_pair, 1))
         });
         let logits_fake = self.discriminator.forward(fake_pair, mode);
         let logits_real = self.discriminator.forward(real_pair, mode);

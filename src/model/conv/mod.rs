@@ -109,7 +109,7 @@ pub const BURN_CONVOLUTIONS: &str = "UNET_NAS_BURN_CONVOLUTIONS";
 fn conv_geometry(weight: &FloatTensor<Flex>, options: &ConvOptions<2>) -> Option<Geometry> {
     let usable = own_kernels() && options.groups == 1 && !options.is_asymmetric();
     usable.then(|| Geometry {
-        kernel: kernel_size(weight),
+        kernel: spatial_size(weight),
         stride: options.stride,
         padding: options.padding_begin(),
         dilation: options.dilation,
@@ -123,19 +123,15 @@ fn transposed_geometry(
 ) -> Option<Geometry> {
     let usable = own_kernels() && options.groups == 1;
     usable.then(|| Geometry {
-        kernel: kernel_size(weight),
+        kernel: spatial_size(weight),
         stride: options.stride,
         padding: options.padding,
         dilation: options.dilation,
     })
 }
 
-fn kernel_size(weight: &FloatTensor<Flex>) -> [usize; 2] {
-    let shape = weight.layout().shape();
-    [shape[2], shape[3]]
-}
-
-/// The spatial size of a `[batch, channels, height, width]` tensor.
+/// The spatial size of a `[batch, channels, height, width]` tensor, or a
+/// kernel's `[kh, kw]` for an `[out, in, kh, kw]` weight.
 fn spatial_size(tensor: &FloatTensor<Flex>) -> [usize; 2] {
     let shape = tensor.layout().shape();
     [shape[2], shape[3]]
@@ -174,10 +170,9 @@ impl Convolutions for Flex {
         profile::time(Phase::Conv2dForward, || {
             let geometry = conv_geometry(&weight, &options)
                 .filter(|g| g.output_size(spatial_size(&x)).is_some());
-            match geometry.and_then(|geometry| flex::convolve(&x, &weight, geometry)) {
-                Some(output) => output,
-                None => Self::conv2d(x, weight, None, options),
-            }
+            geometry
+                .and_then(|geometry| flex::convolve(&x, &weight, geometry))
+                .unwrap_or_else(|| Self::conv2d(x, weight, None, options))
         })
     }
 
@@ -193,10 +188,7 @@ impl Convolutions for Flex {
             let gradient = conv_geometry(&weight, &options).and_then(|geometry| {
                 flex::convolve_transposed(&output_grad, &weight, geometry, size)
             });
-            match gradient {
-                Some(gradient) => gradient,
-                None => Self::conv2d_x_backward(x, weight, output_grad, options),
-            }
+            gradient.unwrap_or_else(|| Self::conv2d_x_backward(x, weight, output_grad, options))
         })
     }
 
@@ -210,10 +202,8 @@ impl Convolutions for Flex {
             // dW[o, i, ky, kx] correlates the output gradient with the input.
             let gradient = conv_geometry(&weight, &options)
                 .and_then(|geometry| flex::correlate(&output_grad, &x, geometry));
-            match gradient {
-                Some(gradient) => gradient,
-                None => Self::conv2d_weight_backward(x, weight, output_grad, options),
-            }
+            gradient
+                .unwrap_or_else(|| Self::conv2d_weight_backward(x, weight, output_grad, options))
         })
     }
 
@@ -227,10 +217,7 @@ impl Convolutions for Flex {
                 let size = transposed_output_size(spatial_size(&x), geometry, &options)?;
                 flex::convolve_transposed(&x, &weight, geometry, size)
             });
-            match output {
-                Some(output) => output,
-                None => Self::conv_transpose2d(x, weight, None, options),
-            }
+            output.unwrap_or_else(|| Self::conv_transpose2d(x, weight, None, options))
         })
     }
 
@@ -244,10 +231,8 @@ impl Convolutions for Flex {
             let gradient = transposed_geometry(&weight, &options)
                 .filter(|g| g.output_size(spatial_size(&output_grad)).is_some())
                 .and_then(|geometry| flex::convolve(&output_grad, &weight, geometry));
-            match gradient {
-                Some(gradient) => gradient,
-                None => Self::conv_transpose2d_x_backward(weight, output_grad, options),
-            }
+            gradient
+                .unwrap_or_else(|| Self::conv_transpose2d_x_backward(weight, output_grad, options))
         })
     }
 
@@ -261,10 +246,9 @@ impl Convolutions for Flex {
             // dW[i, o, ky, kx] correlates the input with the output gradient.
             let gradient = transposed_geometry(&weight, &options)
                 .and_then(|geometry| flex::correlate(&x, &output_grad, geometry));
-            match gradient {
-                Some(gradient) => gradient,
-                None => Self::conv_transpose2d_weight_backward(x, weight, output_grad, options),
-            }
+            gradient.unwrap_or_else(|| {
+                Self::conv_transpose2d_weight_backward(x, weight, output_grad, options)
+            })
         })
     }
 }
